@@ -1,0 +1,67 @@
+# otelcol-lambda: build, test, layer, demo and benchmarks.
+# Tools are installed with `go install` into ./.tools, pinned here.
+
+SHELL := /bin/bash
+OCB_VERSION := v0.161.0
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+TOOLS := $(CURDIR)/.tools
+OCB := $(TOOLS)/builder
+RIE := $(TOOLS)/aws-lambda-rie
+BUILD := _build
+DIST := dist
+GOARCH ?= $(shell go env GOARCH)
+BIN := $(DIST)/$(GOARCH)/otelcol-lambda
+FUZZTIME ?= 20s
+
+.PHONY: all build generate layer test fuzz bench demo tools clean
+
+all: build
+
+$(OCB):
+	GOBIN=$(TOOLS) go install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
+
+$(RIE):
+	GOBIN=$(TOOLS) go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+
+tools: $(OCB) $(RIE)
+
+# generate writes the OCB sources (main, components, go.mod) into $(BUILD).
+generate: $(OCB)
+	$(OCB) --config builder-config.yaml --skip-compilation
+
+# build compiles a static, stripped binary for GOARCH (default: this machine's).
+build: generate
+	$(MAKE) build-arch
+
+# layer builds both architectures and zips each as a Lambda layer.
+layer: generate
+	$(MAKE) build-arch GOARCH=amd64
+	$(MAKE) build-arch GOARCH=arm64
+	layer/build-zip.sh amd64 $(DIST)/amd64/otelcol-lambda collector-config.yaml $(DIST)/otelcol-lambda-layer-amd64.zip
+	layer/build-zip.sh arm64 $(DIST)/arm64/otelcol-lambda collector-config.yaml $(DIST)/otelcol-lambda-layer-arm64.zip
+
+build-arch:
+	mkdir -p $(DIST)/$(GOARCH)
+	cd $(BUILD) && CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -trimpath -ldflags='-s -w' -o $(CURDIR)/$(BIN) .
+
+# test runs every test, including the whole-binary ones (they use the binary
+# built here and AWS's runtime emulator).
+test: build $(RIE)
+	OTELCOL_LAMBDA_BIN=$(CURDIR)/$(BIN) AWS_LAMBDA_RIE=$(RIE) go test -count=1 ./...
+
+# fuzz runs each fuzz target for a short, bounded time.
+fuzz:
+	@for t in $$(go test -list 'Fuzz.*' ./processor/jsonlogparseprocessor | grep ^Fuzz); do \
+		go test ./processor/jsonlogparseprocessor -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
+
+bench:
+	go test -run '^$$' -bench . -benchmem ./processor/jsonlogparseprocessor ./connector/logstometricsconnector
+
+# demo runs the extension under the local Lambda harness with the embedded
+# demo config and prints what it exports.
+demo: build
+	go run ./cmd/lambda-harness --extension $(CURDIR)/$(BIN)
+
+clean:
+	rm -rf $(BUILD) $(DIST)

@@ -1,0 +1,106 @@
+package lambdalifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+)
+
+// Stage orders drain hooks the way data flows through a pipeline, so that a
+// later stage sees everything an earlier one released.
+type Stage int
+
+const (
+	// StageBuffer: components that accepted data asynchronously (for example
+	// the function's own OTLP export) and must hand it downstream.
+	StageBuffer Stage = iota * 10
+	// StageAggregate: components that derive state from data (cumulative or
+	// delta metrics) and must emit it.
+	StageAggregate
+	// StageExport: components that hold data on its way out.
+	StageExport
+)
+
+// DrainFunc empties a component: when it returns, everything the component had
+// accepted before the call has been passed downstream (or failed and counted).
+// It must respect ctx's deadline.
+type DrainFunc func(ctx context.Context) error
+
+type hook struct {
+	id    uint64
+	name  string
+	stage Stage
+	fn    DrainFunc
+}
+
+// Registry holds drain hooks. Components use Default; tests may make their own.
+type Registry struct {
+	mu     sync.Mutex
+	nextID uint64
+	hooks  []hook
+	// drainMu serialises Drain calls so two barriers never interleave.
+	drainMu sync.Mutex
+}
+
+// Default is the process-wide registry. Like the collector's shared-component
+// maps it is a package variable because components built by different
+// factories have no other way to meet.
+var Default = &Registry{}
+
+// Register adds fn under name at stage and returns a function that removes it
+// (call it from Shutdown). Hooks of one stage run in registration order.
+func (r *Registry) Register(name string, stage Stage, fn DrainFunc) (unregister func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.nextID++
+	id := r.nextID
+	r.hooks = append(r.hooks, hook{id: id, name: name, stage: stage, fn: fn})
+	slices.SortStableFunc(r.hooks, func(a, b hook) int { return int(a.stage - b.stage) })
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.hooks = slices.DeleteFunc(r.hooks, func(h hook) bool { return h.id == id })
+		})
+	}
+}
+
+// Len reports how many hooks are registered.
+func (r *Registry) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.hooks)
+}
+
+// Drain runs every hook in stage order. A failing hook does not stop later
+// ones (they may still save data); all errors are returned joined, each named
+// by its hook. Hooks still pending when ctx ends are skipped and reported.
+func (r *Registry) Drain(ctx context.Context) error {
+	r.drainMu.Lock()
+	defer r.drainMu.Unlock()
+	r.mu.Lock()
+	hooks := slices.Clone(r.hooks)
+	r.mu.Unlock()
+	var errs []error
+	for _, h := range hooks {
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, fmt.Errorf("drain %s: skipped: %w", h.name, err))
+			continue
+		}
+		if err := h.fn(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("drain %s: %w", h.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Register adds a hook to Default.
+func Register(name string, stage Stage, fn DrainFunc) func() {
+	return Default.Register(name, stage, fn)
+}
+
+// Drain runs Default's hooks.
+func Drain(ctx context.Context) error { return Default.Drain(ctx) }

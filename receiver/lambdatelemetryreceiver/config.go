@@ -1,0 +1,126 @@
+package lambdatelemetryreceiver
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Config of the lambdatelemetry receiver.
+type Config struct {
+	// Endpoint is where the Telemetry API listener binds; its host is also the
+	// one in the subscription's destination URI. Lambda delivers only to
+	// sandbox.localdomain.
+	Endpoint string `mapstructure:"endpoint"`
+	// SchemaVersion of the subscription; when Lambda refuses it the receiver
+	// falls back to 2022-12-13.
+	SchemaVersion string `mapstructure:"schema_version"`
+	// Types to subscribe to: platform, function, extension.
+	Types     []string        `mapstructure:"types"`
+	Buffering BufferingConfig `mapstructure:"buffering"`
+	// PlatformLogs also emits platform.* events as log records.
+	PlatformLogs bool `mapstructure:"platform_logs"`
+	// MaxRecordBytes bounds a log record's body; longer ones are cut and marked.
+	MaxRecordBytes int `mapstructure:"max_record_bytes"`
+	// MetricsTemporality is cumulative (state per execution environment) or delta.
+	MetricsTemporality string         `mapstructure:"metrics_temporality"`
+	Flush              FlushConfig    `mapstructure:"flush"`
+	Shutdown           ShutdownConfig `mapstructure:"shutdown"`
+	_                  struct{}
+}
+
+// BufferingConfig is sent as is to the Telemetry API (all three values are
+// always sent: AWS's documented defaults disagree between pages).
+type BufferingConfig struct {
+	MaxItems  int `mapstructure:"max_items"`
+	MaxBytes  int `mapstructure:"max_bytes"`
+	TimeoutMs int `mapstructure:"timeout_ms"`
+	_         struct{}
+}
+
+// FlushConfig bounds the flush before freeze that follows every INVOKE.
+type FlushConfig struct {
+	// RuntimeDoneGrace is how long past the invocation's deadline the receiver
+	// still waits for platform.runtimeDone (a timeout's arrives after it).
+	RuntimeDoneGrace time.Duration `mapstructure:"runtime_done_grace"`
+	// MaxWait caps the wait for platform.runtimeDone whatever the deadline.
+	MaxWait time.Duration `mapstructure:"max_wait"`
+	// Timeout bounds pushing the invocation's data and draining the pipeline.
+	Timeout time.Duration `mapstructure:"timeout"`
+	// MaxPendingRecords: past this many log records held between flushes the
+	// listener pushes them downstream at once (long, chatty invocations).
+	MaxPendingRecords int `mapstructure:"max_pending_records"`
+	_                 struct{}
+}
+
+// ShutdownConfig bounds the work done on SHUTDOWN within Lambda's deadline.
+type ShutdownConfig struct {
+	// ReportWait is how long to wait for the trailing platform.report.
+	ReportWait time.Duration `mapstructure:"report_wait"`
+	// Margin is kept free before deadlineMs for the collector's own shutdown.
+	Margin time.Duration `mapstructure:"margin"`
+	_      struct{}
+}
+
+var (
+	knownTypes          = []string{"platform", "function", "extension"}
+	knownSchemaVersions = []string{"2025-01-29", "2022-12-13", "2022-07-01"}
+)
+
+// Validate checks the config; each error names its field.
+func (c *Config) Validate() error {
+	var errs []error
+	host, port, err := net.SplitHostPort(c.Endpoint)
+	if err != nil || host == "" {
+		errs = append(errs, fmt.Errorf("endpoint: %q is not host:port", c.Endpoint))
+	} else if p, perr := strconv.Atoi(port); perr != nil || p < 0 || p > 65535 || p == 9001 {
+		errs = append(errs, fmt.Errorf("endpoint: port %q is not usable (0-65535, 9001 is reserved by Lambda)", port))
+	}
+	if !slices.Contains(knownSchemaVersions, c.SchemaVersion) {
+		errs = append(errs, fmt.Errorf("schema_version: %q is not one of %v", c.SchemaVersion, knownSchemaVersions))
+	}
+	if len(c.Types) == 0 {
+		errs = append(errs, errors.New("types: at least one of platform, function, extension is required"))
+	}
+	for _, t := range c.Types {
+		if !slices.Contains(knownTypes, t) {
+			errs = append(errs, fmt.Errorf("types: %q is not one of %v", t, knownTypes))
+		}
+	}
+	if b := c.Buffering; b.MaxItems < 1000 || b.MaxItems > 10000 {
+		errs = append(errs, fmt.Errorf("buffering.max_items: %d is outside Lambda's 1000..10000", b.MaxItems))
+	}
+	if b := c.Buffering; b.MaxBytes < 262144 || b.MaxBytes > 1048576 {
+		errs = append(errs, fmt.Errorf("buffering.max_bytes: %d is outside Lambda's 262144..1048576", b.MaxBytes))
+	}
+	if b := c.Buffering; b.TimeoutMs < 25 || b.TimeoutMs > 30000 {
+		errs = append(errs, fmt.Errorf("buffering.timeout_ms: %d is outside Lambda's 25..30000", b.TimeoutMs))
+	}
+	if c.MaxRecordBytes <= 0 {
+		errs = append(errs, fmt.Errorf("max_record_bytes: must be positive, got %d", c.MaxRecordBytes))
+	}
+	if c.MetricsTemporality != "cumulative" && c.MetricsTemporality != "delta" {
+		errs = append(errs, fmt.Errorf("metrics_temporality: %q is not cumulative or delta", c.MetricsTemporality))
+	}
+	for name, d := range map[string]time.Duration{
+		"flush.runtime_done_grace": c.Flush.RuntimeDoneGrace,
+		"flush.max_wait":           c.Flush.MaxWait,
+		"flush.timeout":            c.Flush.Timeout,
+		"shutdown.report_wait":     c.Shutdown.ReportWait,
+		"shutdown.margin":          c.Shutdown.Margin,
+	} {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("%s: must not be negative, got %s", name, d))
+		}
+	}
+	if c.Flush.MaxWait == 0 || c.Flush.Timeout == 0 {
+		errs = append(errs, errors.New("flush.max_wait and flush.timeout: must be positive (every wait is bounded)"))
+	}
+	if c.Flush.MaxPendingRecords <= 0 {
+		errs = append(errs, fmt.Errorf("flush.max_pending_records: must be positive, got %d", c.Flush.MaxPendingRecords))
+	}
+	return errors.Join(errs...)
+}

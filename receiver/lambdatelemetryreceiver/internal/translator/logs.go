@@ -1,0 +1,176 @@
+package translator
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver/internal/telemetryapi"
+)
+
+// Attribute names on log records.
+const (
+	attrInvocationID = "faas.invocation_id"
+	attrEventType    = "aws.lambda.telemetry.type"
+	attrTruncated    = "aws.lambda.log.original_size"
+)
+
+func (t *Translator) addLocked(ev *telemetryapi.Event) {
+	switch ev.Type {
+	case telemetryapi.TypeFunction, telemetryapi.TypeExtension:
+		t.appendLog(ev)
+		return
+	case telemetryapi.TypeStart, telemetryapi.TypeRuntimeDone, telemetryapi.TypeReport,
+		telemetryapi.TypeInitStart, telemetryapi.TypeInitRuntimeDone, telemetryapi.TypeInitReport,
+		telemetryapi.TypeRestoreStart, telemetryapi.TypeRestoreRuntimeDone, telemetryapi.TypeRestoreReport,
+		telemetryapi.TypeLogsDropped:
+	default:
+		// Unknown and informational types (platform.extension, a type AWS adds
+		// later) are kept as logs so nothing is lost.
+		t.appendRawLog(ev, "")
+		return
+	}
+	p, err := telemetryapi.DecodePlatform(ev.Record)
+	if err != nil {
+		t.appendRawLog(ev, "") // undecodable platform record: keep it, do not guess
+		return
+	}
+	switch ev.Type {
+	case telemetryapi.TypeStart:
+		t.onStart(ev, &p)
+	case telemetryapi.TypeRuntimeDone:
+		t.onRuntimeDone(ev, &p)
+	case telemetryapi.TypeReport:
+		t.onReport(ev, &p)
+	case telemetryapi.TypeLogsDropped:
+		t.metrics.get(MetricDroppedRecords).add(float64(p.DroppedRecords))
+		t.metrics.get(MetricDroppedBytes).add(float64(p.DroppedBytes))
+	default:
+		t.onInitEvent(ev, &p)
+	}
+	if t.opts.PlatformLogs {
+		t.appendRawLog(ev, p.RequestID)
+	}
+}
+
+// appendRawLog keeps an event as a record whose body is the record's JSON.
+func (t *Translator) appendRawLog(ev *telemetryapi.Event, requestID string) {
+	lr := t.newRecord(ev, requestID)
+	t.setBody(lr, string(ev.Record))
+}
+
+// appendLog translates a function or extension record: a string (text log
+// format) or an object (JSON log format: timestamp, level, requestId, message).
+func (t *Translator) appendLog(ev *telemetryapi.Event) {
+	if !telemetryapi.IsJSONObject(ev.Record) {
+		var line string
+		if err := json.Unmarshal(ev.Record, &line); err != nil {
+			line = string(ev.Record) // not a JSON string: keep the bytes
+		}
+		t.setBody(t.newRecord(ev, ""), strings.TrimRight(line, "\r\n"))
+		return
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(ev.Record, &obj); err != nil {
+		t.setBody(t.newRecord(ev, ""), string(ev.Record))
+		return
+	}
+	requestID, _ := obj["requestId"].(string)
+	lr := t.newRecord(ev, requestID)
+	delete(obj, "requestId")
+	if ts, ok := obj["timestamp"].(string); ok {
+		if parsed, err := time.Parse(time.RFC3339Nano, ts); err == nil {
+			lr.SetTimestamp(pcommon.NewTimestampFromTime(parsed))
+			delete(obj, "timestamp")
+		}
+	}
+	if level, ok := obj["level"].(string); ok {
+		lr.SetSeverityText(level)
+		lr.SetSeverityNumber(severityOf(level))
+		delete(obj, "level")
+	}
+	switch msg := obj["message"].(type) {
+	case string:
+		t.setBody(lr, msg)
+		delete(obj, "message")
+	case nil:
+		t.setBody(lr, string(ev.Record))
+		obj = nil
+	default:
+		b, _ := json.Marshal(msg) // re-encoding decoded JSON cannot fail
+		t.setBody(lr, string(b))
+		delete(obj, "message")
+	}
+	for k, v := range obj {
+		if err := lr.Attributes().PutEmpty(k).FromRaw(v); err != nil {
+			lr.Attributes().PutStr(k, "")
+		}
+	}
+}
+
+// newRecord appends a record tied to its invocation: the request id of the
+// record, else the invocation in progress; with that invocation's trace
+// context so logs of uninstrumented functions still correlate.
+func (t *Translator) newRecord(ev *telemetryapi.Event, requestID string) plog.LogRecord {
+	lr := t.logRecords.AppendEmpty()
+	ts := pcommon.NewTimestampFromTime(ev.Time)
+	lr.SetTimestamp(ts)
+	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(t.opts.Now()))
+	lr.Attributes().PutStr(attrEventType, ev.Type)
+	var inv *invocation
+	if requestID != "" {
+		inv = t.invocationLocked(requestID)
+	} else if ev.Type == telemetryapi.TypeFunction || ev.Type == telemetryapi.TypeExtension {
+		inv = t.current
+	}
+	if inv != nil {
+		lr.Attributes().PutStr(attrInvocationID, inv.requestID)
+		if inv.trace.ok || inv.started {
+			traceID, spanID := inv.ids(t)
+			lr.SetTraceID(traceID)
+			lr.SetSpanID(spanID)
+			if inv.trace.sampled {
+				lr.SetFlags(plog.DefaultLogRecordFlags.WithIsSampled(true))
+			}
+		}
+	}
+	return lr
+}
+
+// setBody bounds the body to MaxRecordBytes (on a rune boundary) and records
+// the original size when it cuts.
+func (t *Translator) setBody(lr plog.LogRecord, s string) {
+	if limit := t.opts.MaxRecordBytes; limit > 0 && len(s) > limit {
+		lr.Attributes().PutInt(attrTruncated, int64(len(s)))
+		cut := limit
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+		t.metrics.get(MetricTruncatedRecords).add(1)
+	}
+	lr.Body().SetStr(s)
+}
+
+// severityOf maps Lambda's JSON log levels.
+func severityOf(level string) plog.SeverityNumber {
+	switch strings.ToUpper(level) {
+	case "TRACE":
+		return plog.SeverityNumberTrace
+	case "DEBUG":
+		return plog.SeverityNumberDebug
+	case "INFO":
+		return plog.SeverityNumberInfo
+	case "WARN", "WARNING":
+		return plog.SeverityNumberWarn
+	case "ERROR":
+		return plog.SeverityNumberError
+	case "FATAL", "CRITICAL":
+		return plog.SeverityNumberFatal
+	}
+	return plog.SeverityNumberUnspecified
+}

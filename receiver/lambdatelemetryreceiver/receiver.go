@@ -1,0 +1,210 @@
+package lambdatelemetryreceiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"github.com/google/uuid"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.uber.org/zap"
+
+	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver/internal/extensionapi"
+	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver/internal/metadata"
+	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver/internal/translator"
+)
+
+// Error types sent to /init/error, as Lambda names them in its logs.
+const (
+	errTypeListener  = "Extension.TelemetryListenerFailed"
+	errTypeSubscribe = "Extension.TelemetrySubscriptionFailed"
+)
+
+// fallbackSchema is tried when Lambda refuses the configured schema version.
+const fallbackSchema = "2022-12-13"
+
+type lambdaReceiver struct {
+	cfg    *Config
+	set    receiver.Settings
+	opts   options
+	logger *zap.Logger
+	obs    *receiverhelper.ObsReport
+
+	nextLogs    consumer.Logs
+	nextTraces  consumer.Traces
+	nextMetrics consumer.Metrics
+
+	client *extensionapi.Client
+	tr     *translator.Translator
+	server *http.Server
+	host   component.Host
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newReceiver(set receiver.Settings, cfg *Config, o options) (*lambdaReceiver, error) {
+	obs, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
+		ReceiverID:             set.ID,
+		Transport:              "http",
+		ReceiverCreateSettings: set,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &lambdaReceiver{cfg: cfg, set: set, opts: o, logger: set.Logger, obs: obs}, nil
+}
+
+// Start registers the extension, starts the telemetry listener, subscribes
+// and starts the /event/next loop. The collector starts receivers last, so by
+// the time the loop calls /next the whole pipeline is up.
+func (r *lambdaReceiver) Start(ctx context.Context, host component.Host) error {
+	r.host = host
+	runtimeAPI, ok := r.opts.lookupEnv("AWS_LAMBDA_RUNTIME_API")
+	if !ok || runtimeAPI == "" {
+		return errors.New("lambdatelemetry: AWS_LAMBDA_RUNTIME_API is not set: this receiver runs only as an AWS Lambda extension (or under a Lambda emulator)")
+	}
+	r.client = extensionapi.New(runtimeAPI)
+	name := filepath.Base(os.Args[0])
+	reg, err := r.client.Register(ctx, name)
+	if err != nil {
+		return fmt.Errorf("lambdatelemetry: registering extension %q: %w", name, err)
+	}
+	r.logger.Info("Registered Lambda extension", zap.String("name", name), zap.String("function", reg.FunctionName))
+
+	res := r.resource(reg)
+	r.tr = translator.New(res, translator.Options{
+		ScopeName:      metadata.ScopeName,
+		ScopeVersion:   r.set.BuildInfo.Version,
+		PlatformLogs:   r.cfg.PlatformLogs,
+		MaxRecordBytes: r.cfg.MaxRecordBytes,
+		Cumulative:     r.cfg.MetricsTemporality == "cumulative",
+		FunctionName:   firstNonEmpty(reg.FunctionName, r.env("AWS_LAMBDA_FUNCTION_NAME")),
+		Now:            r.opts.now,
+	})
+
+	ln, err := net.Listen("tcp", r.cfg.Endpoint)
+	if err != nil {
+		return r.initError(ctx, errTypeListener, fmt.Errorf("lambdatelemetry: listening on %s: %w", r.cfg.Endpoint, err))
+	}
+	r.server = &http.Server{Handler: http.HandlerFunc(r.handleTelemetry), ReadHeaderTimeout: r.cfg.Flush.Timeout}
+	r.wg.Go(func() {
+		if err := r.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			r.logger.Error("Telemetry listener stopped", zap.Error(err))
+		}
+	})
+	if err := r.subscribe(ctx, ln.Addr().(*net.TCPAddr).Port); err != nil {
+		return errors.Join(r.initError(ctx, errTypeSubscribe, err), r.server.Close())
+	}
+
+	loopCtx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	r.wg.Go(func() { r.run(loopCtx) })
+	return nil
+}
+
+// subscribe asks for the configured schema and falls back to 2022-12-13 when
+// Lambda refuses it (older runtimes of the API).
+func (r *lambdaReceiver) subscribe(ctx context.Context, port int) error {
+	host, _, _ := net.SplitHostPort(r.cfg.Endpoint)
+	sub := extensionapi.Subscription{
+		SchemaVersion: r.cfg.SchemaVersion,
+		Types:         r.cfg.Types,
+		Buffering: extensionapi.Buffering{
+			MaxItems: r.cfg.Buffering.MaxItems, MaxBytes: r.cfg.Buffering.MaxBytes, TimeoutMs: r.cfg.Buffering.TimeoutMs,
+		},
+		Destination: extensionapi.Destination{Protocol: "HTTP", URI: "http://" + net.JoinHostPort(host, strconv.Itoa(port)) + "/"},
+	}
+	err := r.client.Subscribe(ctx, sub)
+	var se *extensionapi.StatusError
+	if errors.As(err, &se) && se.Status == http.StatusBadRequest && sub.SchemaVersion != fallbackSchema {
+		r.logger.Warn("Telemetry API refused the schema version, falling back",
+			zap.String("refused", sub.SchemaVersion), zap.String("fallback", fallbackSchema), zap.Error(err))
+		sub.SchemaVersion = fallbackSchema
+		err = r.client.Subscribe(ctx, sub)
+	}
+	if err != nil {
+		return fmt.Errorf("lambdatelemetry: subscribing to the Telemetry API: %w", err)
+	}
+	r.logger.Info("Subscribed to the Telemetry API", zap.String("schema", sub.SchemaVersion), zap.String("destination", sub.Destination.URI))
+	return nil
+}
+
+// initError tells Lambda the init failed (it then fails the environment with
+// errType) and returns cause for the collector to report.
+func (r *lambdaReceiver) initError(ctx context.Context, errType string, cause error) error {
+	if err := r.client.InitError(ctx, errType, cause); err != nil {
+		return errors.Join(cause, fmt.Errorf("reporting to /init/error: %w", err))
+	}
+	return cause
+}
+
+// Shutdown stops the loop and the listener, then pushes whatever the
+// translator still holds (downstream components shut down after receivers).
+func (r *lambdaReceiver) Shutdown(ctx context.Context) error {
+	if r.cancel != nil {
+		r.cancel()
+	}
+	var err error
+	if r.server != nil {
+		err = r.server.Shutdown(ctx)
+	}
+	r.wg.Wait()
+	if r.tr != nil {
+		err = errors.Join(err, r.push(ctx))
+	}
+	return err
+}
+
+func (r *lambdaReceiver) env(key string) string {
+	v, _ := r.opts.lookupEnv(key)
+	return v
+}
+
+// resource describes this execution environment (OTel FaaS and cloud
+// semantic conventions). One random id names it, as no log stream name is
+// visible to extensions.
+func (r *lambdaReceiver) resource(reg extensionapi.Registration) pcommon.Resource {
+	res := pcommon.NewResource()
+	attrs := res.Attributes()
+	fn := firstNonEmpty(r.env("AWS_LAMBDA_FUNCTION_NAME"), reg.FunctionName)
+	attrs.PutStr("service.name", firstNonEmpty(r.env("OTEL_SERVICE_NAME"), fn))
+	attrs.PutStr("faas.name", fn)
+	if v := firstNonEmpty(r.env("AWS_LAMBDA_FUNCTION_VERSION"), reg.FunctionVersion); v != "" {
+		attrs.PutStr("faas.version", v)
+	}
+	if mb, err := strconv.ParseInt(r.env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), 10, 64); err == nil {
+		attrs.PutInt("faas.max_memory", mb<<20)
+	}
+	instance := uuid.NewString()
+	attrs.PutStr("faas.instance", instance)
+	attrs.PutStr("service.instance.id", instance)
+	attrs.PutStr("cloud.provider", "aws")
+	attrs.PutStr("cloud.platform", "aws_lambda")
+	if v := r.env("AWS_REGION"); v != "" {
+		attrs.PutStr("cloud.region", v)
+	}
+	if reg.AccountID != "" {
+		attrs.PutStr("cloud.account.id", reg.AccountID)
+	}
+	return res
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
