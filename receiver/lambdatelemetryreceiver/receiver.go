@@ -47,6 +47,7 @@ type lambdaReceiver struct {
 	client *extensionapi.Client
 	tr     *translator.Translator
 	server *http.Server
+	addr   net.Addr // where the listener bound (endpoint may name port 0)
 	host   component.Host
 
 	cancel context.CancelFunc
@@ -97,6 +98,7 @@ func (r *lambdaReceiver) Start(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return r.initError(ctx, errTypeListener, fmt.Errorf("lambdatelemetry: listening on %s: %w", r.cfg.Endpoint, err))
 	}
+	r.addr = ln.Addr()
 	r.server = &http.Server{Handler: http.HandlerFunc(r.handleTelemetry), ReadHeaderTimeout: r.cfg.Flush.Timeout}
 	r.wg.Go(func() {
 		if err := r.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
