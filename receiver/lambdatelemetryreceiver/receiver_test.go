@@ -248,14 +248,14 @@ func TestLifecycleOnEmulator(t *testing.T) {
 	// Platform metrics, exact: three invocations, one error, one cold start, and
 	// every platform.report (the last one only arrives during SHUTDOWN).
 	for name, want := range map[string]float64{
-		"faas.invocations":                3,
-		"faas.errors":                     1,
-		"faas.coldstarts":                 1,
-		"faas.invoke_duration":            3,
-		"faas.mem_usage":                  3,
-		"faas.init_duration":              1,
+		"faas.invocations":                 3,
+		"faas.errors":                      1,
+		"faas.coldstarts":                  1,
+		"faas.invoke_duration":             3,
+		"faas.mem_usage":                   3,
+		"faas.init_duration":               1,
 		"aws.lambda.post_runtime_duration": 3,
-		"aws.lambda.memory.utilization":   100.0 / 512,
+		"aws.lambda.memory.utilization":    100.0 / 512,
 	} {
 		got, ok := lastValue(t, &h.sinks.metrics, name)
 		require.True(t, ok, "metric %s missing", name)

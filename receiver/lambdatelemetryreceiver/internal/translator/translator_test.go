@@ -208,4 +208,3 @@ func TestXRayHeader(t *testing.T) {
 		}
 	}
 }
-
