@@ -44,10 +44,12 @@ build-arch:
 	mkdir -p $(DIST)/$(GOARCH)
 	cd $(BUILD) && CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -trimpath -ldflags='-s -w' -o $(CURDIR)/$(BIN) .
 
-# test runs every test, including the whole-binary ones (they use the binary
-# built here and AWS's runtime emulator).
-test: build $(RIE)
-	OTELCOL_LAMBDA_BIN=$(CURDIR)/$(BIN) AWS_LAMBDA_RIE=$(RIE) go test -count=1 ./...
+# test runs every test: unit, emulator, whole-binary (the binary built here,
+# under the project's emulator and AWS's runtime emulator), the layer zips,
+# then each fuzz target for a short, bounded time.
+test: layer $(RIE)
+	OTELCOL_LAMBDA_BIN=$(CURDIR)/$(BIN) LAMBDA_RIE=$(RIE) LAYER_DIST=$(CURDIR)/$(DIST) go test -count=1 ./...
+	$(MAKE) fuzz
 
 # fuzz runs each fuzz target for a short, bounded time.
 fuzz:

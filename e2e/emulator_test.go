@@ -1,0 +1,195 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu"
+)
+
+// seen is what the backend held at one moment, by invocation.
+type seen struct {
+	serverTrace   map[string]string          // request id -> trace id of its server span
+	functionTrace map[string]string          // request id -> trace id of the function's own span
+	logTraces     map[string]map[string]bool // request id -> trace ids on its function log lines
+	logLines      map[string]int
+}
+
+func (b *backend) snapshot() seen {
+	s := seen{serverTrace: map[string]string{}, functionTrace: map[string]string{}, logTraces: map[string]map[string]bool{}, logLines: map[string]int{}}
+	for _, td := range b.traces.AllTraces() {
+		for i := range td.ResourceSpans().Len() {
+			sss := td.ResourceSpans().At(i).ScopeSpans()
+			for j := range sss.Len() {
+				for k := range sss.At(j).Spans().Len() {
+					span := sss.At(j).Spans().At(k)
+					id, _ := span.Attributes().Get("faas.invocation_id")
+					switch {
+					case span.Kind() == ptrace.SpanKindServer:
+						s.serverTrace[id.Str()] = span.TraceID().String()
+					case span.Name() == "inference":
+						s.functionTrace[id.Str()] = span.TraceID().String()
+					}
+				}
+			}
+		}
+	}
+	for _, ld := range b.logs.AllLogs() {
+		forEachLog(ld, func(lr plog.LogRecord) {
+			if typ, _ := lr.Attributes().Get("aws.lambda.telemetry.type"); typ.Str() != "function" {
+				return
+			}
+			id, _ := lr.Attributes().Get("faas.invocation_id")
+			s.logLines[id.Str()]++
+			if s.logTraces[id.Str()] == nil {
+				s.logTraces[id.Str()] = map[string]bool{}
+			}
+			s.logTraces[id.Str()][lr.TraceID().String()] = true
+		})
+	}
+	return s
+}
+
+func forEachLog(ld plog.Logs, fn func(plog.LogRecord)) {
+	for i := range ld.ResourceLogs().Len() {
+		sls := ld.ResourceLogs().At(i).ScopeLogs()
+		for j := range sls.Len() {
+			for k := range sls.At(j).LogRecords().Len() {
+				fn(sls.At(j).LogRecords().At(k))
+			}
+		}
+	}
+}
+
+// xray reads the trace id and parent of an X-Ray header.
+func xray(t *testing.T, header string) (pcommon.TraceID, pcommon.SpanID) {
+	t.Helper()
+	var traceID pcommon.TraceID
+	var parent pcommon.SpanID
+	for part := range strings.SplitSeq(header, ";") {
+		k, v, _ := strings.Cut(part, "=")
+		switch k {
+		case "Root":
+			b, err := hex.DecodeString(strings.ReplaceAll(strings.TrimPrefix(v, "1-"), "-", ""))
+			require.NoError(t, err)
+			copy(traceID[:], b)
+		case "Parent":
+			b, err := hex.DecodeString(v)
+			require.NoError(t, err)
+			copy(parent[:], b)
+		}
+	}
+	return traceID, parent
+}
+
+// TestWholeBinaryOnEmulator runs the OCB-built distribution with the shipped
+// config as an extension process of the project's Lambda emulator: SIGSTOPped
+// whenever the environment is frozen, as Lambda does.
+func TestWholeBinaryOnEmulator(t *testing.T) {
+	bin := extensionBinary(t)
+	be := startBackend(t)
+	otlpHTTP := freeAddr(t)
+
+	var mu sync.Mutex
+	var frozen []seen
+	emu, err := lambdaemu.Start(lambdaemu.Config{
+		FunctionName: "sentiment",
+		MemoryMB:     256,
+		OnFreeze: func() {
+			s := be.snapshot()
+			mu.Lock()
+			frozen = append(frozen, s)
+			mu.Unlock()
+		},
+	})
+	require.NoError(t, err)
+	defer emu.Close()
+
+	var out bytes.Buffer
+	proc, err := emu.StartExtension(bin, lambdaemu.ProcessOptions{
+		Args: []string{
+			"--config=file:" + repoFile("collector-config.yaml"),
+			"--config=yaml:receivers::lambdatelemetry::endpoint: 127.0.0.1:0",
+			"--config=yaml:receivers::otlp::protocols::http::endpoint: " + otlpHTTP,
+			"--config=yaml:receivers::otlp::protocols::grpc::endpoint: " + freeAddr(t),
+		},
+		Env:    []string{"OTEL_EXPORTER_OTLP_ENDPOINT=" + be.endpoint},
+		Output: &lockedWriter{w: &out},
+		Freeze: true,
+	})
+	require.NoError(t, err)
+
+	// The function: JSON logs with its trace context, and its own span exported
+	// over OTLP to the extension when the handler ends, as an SDK does.
+	emu.RunRuntime(context.Background(), func(ctx context.Context, inv lambdaemu.Invocation) ([]byte, error) {
+		traceID, parent := xray(t, inv.TraceHeader)
+		line, _ := json.Marshal(map[string]any{"level": "INFO", "msg": "inference_start", "trace_id": traceID.String(), "requestId": inv.RequestID})
+		inv.Log(string(line))
+		start := time.Now()
+		err := exportSpan(ctx, "http://"+otlpHTTP, func(s ptrace.Span) {
+			s.SetTraceID(traceID)
+			s.SetParentSpanID(parent)
+			s.SetSpanID(pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, 8})
+			s.SetName("inference")
+			s.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
+			s.SetEndTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+			s.Attributes().PutStr("faas.invocation_id", inv.RequestID)
+		})
+		if err != nil {
+			return nil, err
+		}
+		inv.Log("inference_done")
+		if string(inv.Payload) == "fail" {
+			return nil, fmt.Errorf("bad input")
+		}
+		return []byte(`"ok"`), nil
+	})
+
+	ctx := context.Background()
+	payloads := []string{"a", "b", "fail", "c"}
+	for i, p := range payloads {
+		res, err := emu.Invoke(ctx, lambdaemu.InvokeRequest{Payload: []byte(p)})
+		require.NoError(t, err, "invoke %d; extension output:\n%s", i, out.String())
+		want, _ := xray(t, res.TraceHeader)
+		mu.Lock()
+		s := frozen[len(frozen)-1]
+		mu.Unlock()
+		// Everything of the invocation reached the backend before the freeze.
+		assert.Equal(t, want.String(), s.serverTrace[res.RequestID], "invocation %d: server span", i)
+		assert.Equal(t, want.String(), s.functionTrace[res.RequestID], "invocation %d: the function's own span", i)
+		assert.Equal(t, 2, s.logLines[res.RequestID], "invocation %d: log lines", i)
+		assert.Equal(t, map[string]bool{want.String(): true}, s.logTraces[res.RequestID], "invocation %d: log trace ids", i)
+	}
+	assert.Empty(t, lambdaemu.ActivityWhileFrozen(emu.Events()))
+
+	res, err := emu.Shutdown(ctx, "spindown")
+	require.NoError(t, err)
+	assert.True(t, res.OK(), "the extension must exit within the SHUTDOWN deadline: %+v\n%s", res, out.String())
+	<-proc.Done()
+	assert.NoError(t, proc.ExitErr(), "clean exit; output:\n%s", out.String())
+	assert.NotContains(t, out.String(), "panic")
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
