@@ -1,0 +1,256 @@
+// Command lambda-bench measures what the extension costs a function, under the
+// project's Lambda emulator: exec to registered and exec to ready (first
+// /event/next), RSS once ready, and the post-runtime time it adds to each
+// invocation (from the runtime's response to the extension's next /next),
+// beside a null extension that only registers and calls /next.
+//
+//	go run ./cmd/lambda-bench --extension dist/amd64/otelcol-lambda --config collector-config.yaml
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "null-extension" {
+		if err := nullExtension(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	ext := flag.String("extension", "", "extension binary to measure")
+	config := flag.String("config", "collector-config.yaml", "collector config for the extension")
+	runs := flag.Int("runs", 20, "cold starts to measure")
+	invocations := flag.Int("invocations", 20, "invocations per cold start for the post-runtime time")
+	flag.Parse()
+	if *ext == "" {
+		fmt.Fprintln(os.Stderr, "--extension is required")
+		os.Exit(2)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Printf("%d cold starts, %d invocations each; medians (p90)\n\n", *runs, *invocations)
+	fmt.Println("| extension | exec→registered | exec→ready | RSS when ready | post-runtime per invocation |")
+	fmt.Println("|---|---|---|---|---|")
+	for _, c := range []struct {
+		name string
+		path string
+		args func() []string
+	}{
+		{"null extension (register + next only)", self, func() []string { return []string{"null-extension"} }},
+		{"otelcol-lambda", *ext, func() []string { return collectorArgs(*config) }},
+	} {
+		m, err := measure(c.path, c.args, *runs, *invocations)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", c.name, err)
+			os.Exit(1)
+		}
+		fmt.Printf("| %s | %s | %s | %.1f MiB | %s |\n", c.name, m.registered, m.ready, m.rssMiB, m.postRuntime)
+	}
+}
+
+// collectorArgs points the extension at loopback ports (sandbox.localdomain
+// does not resolve outside Lambda) and exports to a sink that accepts all.
+func collectorArgs(config string) []string {
+	return []string{
+		"--config=file:" + config,
+		"--config=yaml:receivers::lambdatelemetry::endpoint: 127.0.0.1:0",
+		"--config=yaml:receivers::otlp::protocols::http::endpoint: " + freeAddr(),
+		"--config=yaml:receivers::otlp::protocols::grpc::endpoint: " + freeAddr(),
+	}
+}
+
+type result struct {
+	registered, ready, postRuntime stat
+	rssMiB                         float64
+}
+
+type stat struct{ p50, p90 time.Duration }
+
+func (s stat) String() string {
+	return fmt.Sprintf("%.1f ms (%.1f)", float64(s.p50)/1e6, float64(s.p90)/1e6)
+}
+
+func summarize(d []time.Duration) stat {
+	slices.Sort(d)
+	if len(d) == 0 {
+		return stat{}
+	}
+	return stat{p50: d[len(d)/2], p90: d[len(d)*9/10]}
+}
+
+func measure(path string, args func() []string, runs, invocations int) (result, error) {
+	sink, err := startSink()
+	if err != nil {
+		return result{}, err
+	}
+	defer sink.Close()
+	var reg, ready, post []time.Duration
+	var rss []float64
+	for range runs {
+		r, err := coldStart(path, args(), sink.Addr().String(), invocations)
+		if err != nil {
+			return result{}, err
+		}
+		reg, ready, post = append(reg, r.registered), append(ready, r.ready), append(post, r.post...)
+		rss = append(rss, r.rssMiB)
+	}
+	slices.Sort(rss)
+	return result{registered: summarize(reg), ready: summarize(ready), postRuntime: summarize(post), rssMiB: rss[len(rss)/2]}, nil
+}
+
+type run struct {
+	registered, ready time.Duration
+	post              []time.Duration
+	rssMiB            float64
+}
+
+func coldStart(path string, args []string, sink string, invocations int) (run, error) {
+	emu, err := lambdaemu.Start(lambdaemu.Config{FunctionName: "bench"})
+	if err != nil {
+		return run{}, err
+	}
+	defer emu.Close()
+	proc, err := emu.StartExtension(path, lambdaemu.ProcessOptions{
+		Args: args, Env: []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + sink}, Output: io.Discard, Freeze: true,
+	})
+	if err != nil {
+		return run{}, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	emu.RunRuntime(ctx, func(_ context.Context, inv lambdaemu.Invocation) ([]byte, error) {
+		inv.Log("handled " + inv.RequestID)
+		return []byte(`"ok"`), nil
+	})
+	if err := emu.WaitInit(ctx); err != nil {
+		return run{}, err
+	}
+	var r run
+	r.rssMiB = rssMiB(proc.Cmd.Process.Pid)
+	for range invocations {
+		if _, err := emu.Invoke(ctx, lambdaemu.InvokeRequest{Payload: []byte("x")}); err != nil {
+			return run{}, err
+		}
+	}
+	if _, err := emu.Shutdown(ctx, "spindown"); err != nil {
+		return run{}, err
+	}
+	if err := timings(emu.Events(), proc.Name, &r); err != nil {
+		return run{}, err
+	}
+	return r, nil
+}
+
+// timings reads the emulator's event log: when the process started, when it
+// registered, when it first asked for an event, and for each invocation the
+// time from the runtime's response to the extension's next /next.
+func timings(events []lambdaemu.Event, name string, r *run) error {
+	var started, responded time.Time
+	for _, e := range events {
+		switch {
+		case e.Kind == lambdaemu.EventLifecycle && e.Party == name && strings.HasPrefix(e.Detail, "process started"):
+			started = e.Time
+		case e.Kind == lambdaemu.EventAPI && e.Party == name && strings.HasSuffix(e.Detail, "/extension/register"):
+			r.registered = e.Time.Sub(started)
+		case e.Kind == lambdaemu.EventAPI && e.Party == name && strings.HasSuffix(e.Detail, "/event/next"):
+			if r.ready == 0 {
+				r.ready = e.Time.Sub(started)
+			}
+			if !responded.IsZero() {
+				r.post = append(r.post, e.Time.Sub(responded))
+				responded = time.Time{}
+			}
+		case e.Kind == lambdaemu.EventAPI && e.Party == "runtime" && strings.HasSuffix(e.Detail, "/response"):
+			responded = e.Time
+		}
+	}
+	if started.IsZero() || r.registered == 0 || r.ready == 0 {
+		return errors.New("the extension never registered or never became ready")
+	}
+	return nil
+}
+
+func rssMiB(pid int) float64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// startSink is an OTLP/HTTP endpoint that accepts everything, so export time
+// is loopback time.
+func startSink() (net.Listener, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/x-protobuf")
+			w.WriteHeader(http.StatusOK)
+		}))
+	}()
+	return ln, nil
+}
+
+func freeAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// nullExtension registers and loops on /event/next until SHUTDOWN: the floor
+// any extension pays.
+func nullExtension() error {
+	api := "http://" + os.Getenv("AWS_LAMBDA_RUNTIME_API") + "/2020-01-01/extension"
+	req, _ := http.NewRequest(http.MethodPost, api+"/register", strings.NewReader(`{"events":["INVOKE","SHUTDOWN"]}`))
+	req.Header.Set("Lambda-Extension-Name", "lambda-bench")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	id := resp.Header.Get("Lambda-Extension-Identifier")
+	for {
+		req, _ := http.NewRequest(http.MethodGet, api+"/event/next", nil)
+		req.Header.Set("Lambda-Extension-Identifier", id)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), "SHUTDOWN") {
+			return nil
+		}
+	}
+}
