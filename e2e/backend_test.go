@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/config/configgrpc"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
@@ -110,4 +111,24 @@ func exportSpan(ctx context.Context, endpoint string, span func(ptrace.Span)) er
 	}
 	resp.Body.Close()
 	return nil
+}
+
+// lastSum is the newest value of a cumulative integer sum the backend got.
+func (b *backend) lastSum(name string) (int64, bool) {
+	var v int64
+	found := false
+	for _, md := range b.metrics.AllMetrics() {
+		for i := range md.ResourceMetrics().Len() {
+			sms := md.ResourceMetrics().At(i).ScopeMetrics()
+			for j := range sms.Len() {
+				for k := range sms.At(j).Metrics().Len() {
+					m := sms.At(j).Metrics().At(k)
+					if m.Name() == name && m.Type() == pmetric.MetricTypeSum {
+						v, found = m.Sum().DataPoints().At(0).IntValue(), true
+					}
+				}
+			}
+		}
+	}
+	return v, found
 }
