@@ -53,6 +53,10 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 			return err
 		}
 		env = append(env, "OPENTELEMETRY_COLLECTOR_CONFIG_URI="+abs)
+	} else {
+		// The embedded default travels in an environment variable, read by the
+		// collector's env provider: nothing to write or clean up.
+		env = append(env, "OTELCOL_LAMBDA_DEMO_CONFIG="+demoConfig, "OPENTELEMETRY_COLLECTOR_CONFIG_URI=env:OTELCOL_LAMBDA_DEMO_CONFIG")
 	}
 	logf("Runtime API on %s; starting extension %s", emu.Addr(), opts.extension)
 	proc, err := emu.StartExtension(opts.extension, lambdaemu.ProcessOptions{Env: env, Output: stdout, Freeze: true})

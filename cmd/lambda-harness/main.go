@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"flag"
 	"fmt"
 	"os"
@@ -21,10 +22,15 @@ import (
 	"time"
 )
 
+// demoConfig is the config used when --config is not given.
+//
+//go:embed demo-config.yaml
+var demoConfig string
+
 func main() {
 	var opts options
 	flag.StringVar(&opts.extension, "extension", "", "path of the extension executable (required)")
-	flag.StringVar(&opts.config, "config", "", "collector config, passed as OPENTELEMETRY_COLLECTOR_CONFIG_URI")
+	flag.StringVar(&opts.config, "config", "", "collector config, passed as OPENTELEMETRY_COLLECTOR_CONFIG_URI (default: the embedded demo-config.yaml)")
 	flag.IntVar(&opts.invocations, "invocations", 4, "number of invocations")
 	flag.StringVar(&opts.otlpEndpoint, "otlp-endpoint", "127.0.0.1:4318", "OTLP/HTTP endpoint the sample function exports a span to (empty: none)")
 	flag.DurationVar(&opts.slow, "slow", 800*time.Millisecond, "duration of the slow invocation")
