@@ -3,20 +3,15 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
-	"encoding/json"
-	"fmt"
-	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/lambda-o11y/otelcol-lambda/e2e/internal/sentiment"
 	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu"
 )
 
@@ -40,7 +35,7 @@ func (b *backend) snapshot() seen {
 					switch {
 					case span.Kind() == ptrace.SpanKindServer:
 						s.serverTrace[id.Str()] = span.TraceID().String()
-					case span.Name() == "inference":
+					case span.Name() == sentiment.SpanName:
 						s.functionTrace[id.Str()] = span.TraceID().String()
 					}
 				}
@@ -72,27 +67,6 @@ func forEachLog(ld plog.Logs, fn func(plog.LogRecord)) {
 			}
 		}
 	}
-}
-
-// xray reads the trace id and parent of an X-Ray header.
-func xray(t *testing.T, header string) (pcommon.TraceID, pcommon.SpanID) {
-	t.Helper()
-	var traceID pcommon.TraceID
-	var parent pcommon.SpanID
-	for part := range strings.SplitSeq(header, ";") {
-		k, v, _ := strings.Cut(part, "=")
-		switch k {
-		case "Root":
-			b, err := hex.DecodeString(strings.ReplaceAll(strings.TrimPrefix(v, "1-"), "-", ""))
-			require.NoError(t, err)
-			copy(traceID[:], b)
-		case "Parent":
-			b, err := hex.DecodeString(v)
-			require.NoError(t, err)
-			copy(parent[:], b)
-		}
-	}
-	return traceID, parent
 }
 
 // TestWholeBinaryOnEmulator runs the OCB-built distribution with the shipped
@@ -132,38 +106,14 @@ func TestWholeBinaryOnEmulator(t *testing.T) {
 	})
 	require.NoError(t, err)
 
-	// The function: JSON logs with its trace context, and its own span exported
-	// over OTLP to the extension when the handler ends, as an SDK does.
-	emu.RunRuntime(context.Background(), func(ctx context.Context, inv lambdaemu.Invocation) ([]byte, error) {
-		traceID, parent := xray(t, inv.TraceHeader)
-		line, _ := json.Marshal(map[string]any{"level": "INFO", "msg": "inference_start", "trace_id": traceID.String(), "requestId": inv.RequestID})
-		inv.Log(string(line))
-		start := time.Now()
-		err := exportSpan(ctx, "http://"+otlpHTTP, func(s ptrace.Span) {
-			s.SetTraceID(traceID)
-			s.SetParentSpanID(parent)
-			s.SetSpanID(pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, 8})
-			s.SetName("inference")
-			s.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
-			s.SetEndTimestamp(pcommon.NewTimestampFromTime(time.Now()))
-			s.Attributes().PutStr("faas.invocation_id", inv.RequestID)
-		})
-		if err != nil {
-			return nil, err
-		}
-		inv.Log("inference_done")
-		if string(inv.Payload) == "fail" {
-			return nil, fmt.Errorf("bad input")
-		}
-		return []byte(`"ok"`), nil
-	})
+	emu.RunRuntime(context.Background(), sentiment.Handler("http://"+otlpHTTP))
 
 	ctx := context.Background()
 	payloads := []string{"a", "b", "fail", "c"}
 	for i, p := range payloads {
 		res, err := emu.Invoke(ctx, lambdaemu.InvokeRequest{Payload: []byte(p)})
 		require.NoError(t, err, "invoke %d; extension output:\n%s", i, out.String())
-		want, _ := xray(t, res.TraceHeader)
+		want, _ := sentiment.XRay(res.TraceHeader)
 		mu.Lock()
 		s := frozen[len(frozen)-1]
 		mu.Unlock()
