@@ -37,8 +37,8 @@ build: generate
 layer: generate
 	$(MAKE) build-arch GOARCH=amd64
 	$(MAKE) build-arch GOARCH=arm64
-	layer/build-zip.sh amd64 $(DIST)/amd64/otelcol-lambda collector-config.yaml $(DIST)/otelcol-lambda-layer-amd64.zip
-	layer/build-zip.sh arm64 $(DIST)/arm64/otelcol-lambda collector-config.yaml $(DIST)/otelcol-lambda-layer-arm64.zip
+	go run ./layer/cmd/mkzip -arch amd64 -binary $(DIST)/amd64/otelcol-lambda -config collector-config.yaml -o $(DIST)/otelcol-lambda-layer-amd64.zip
+	go run ./layer/cmd/mkzip -arch arm64 -binary $(DIST)/arm64/otelcol-lambda -config collector-config.yaml -o $(DIST)/otelcol-lambda-layer-arm64.zip
 
 build-arch:
 	mkdir -p $(DIST)/$(GOARCH)

@@ -100,7 +100,7 @@ func TestWholeBinaryOnEmulator(t *testing.T) {
 			"--config=yaml:receivers::otlp::protocols::http::endpoint: " + otlpHTTP,
 			"--config=yaml:receivers::otlp::protocols::grpc::endpoint: " + freeAddr(t),
 		},
-		Env:    []string{"OTEL_EXPORTER_OTLP_ENDPOINT=" + be.endpoint},
+		Env:    []string{"OTELCOL_LAMBDA_OTLP_ENDPOINT=" + be.endpoint},
 		Output: &lockedWriter{w: &out},
 		Freeze: true,
 	})

@@ -76,7 +76,7 @@ func TestWholeBinaryUnderAWSRuntimeEmulator(t *testing.T) {
 		Function:   lambdaemu.Config{FunctionName: "sentiment", MemoryMB: 256, Timeout: 10 * time.Second},
 		Env: []string{
 			"OPENTELEMETRY_COLLECTOR_CONFIG_URI=" + loopbackConfig(t, otlpHTTP),
-			"OTEL_EXPORTER_OTLP_ENDPOINT=" + be.endpoint,
+			"OTELCOL_LAMBDA_OTLP_ENDPOINT=" + be.endpoint,
 			"FUNCTION_OTLP_ENDPOINT=http://" + otlpHTTP,
 		},
 		Output: &output,

@@ -129,7 +129,7 @@ func coldStart(path string, args []string, sink string, invocations int) (run, e
 	}
 	defer emu.Close()
 	proc, err := emu.StartExtension(path, lambdaemu.ProcessOptions{
-		Args: args, Env: []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + sink}, Output: io.Discard, Freeze: true,
+		Args: args, Env: []string{"OTELCOL_LAMBDA_OTLP_ENDPOINT=http://" + sink}, Output: io.Discard, Freeze: true,
 	})
 	if err != nil {
 		return run{}, err
