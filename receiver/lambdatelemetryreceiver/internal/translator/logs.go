@@ -71,7 +71,7 @@ func (t *Translator) appendLog(ev *telemetryapi.Event) {
 		if err := json.Unmarshal(ev.Record, &line); err != nil {
 			line = string(ev.Record) // not a JSON string: keep the bytes
 		}
-		t.setBody(t.newRecord(ev, ""), strings.TrimRight(line, "\r\n"))
+		t.setBody(t.newRecord(ev, t.prefixRequestID(line)), strings.TrimRight(line, "\r\n"))
 		return
 	}
 	var obj map[string]any
@@ -110,6 +110,24 @@ func (t *Translator) appendLog(ev *telemetryapi.Event) {
 			lr.Attributes().PutStr(k, "")
 		}
 	}
+}
+
+// prefixRequestID finds the request id that Lambda's runtimes put in their
+// text log prefixes (Python: "[INFO]\t<time>\t<id>\t...", Node:
+// "<time>\t<id>\tINFO\t..."), so a line written late by invocation N is not
+// attributed to invocation N+1. Only ids of known invocations count.
+func (t *Translator) prefixRequestID(line string) string {
+	for range 3 {
+		field, rest, found := strings.Cut(line, "\t")
+		if !found {
+			return ""
+		}
+		if _, known := t.invocations[field]; known {
+			return field
+		}
+		line = rest
+	}
+	return ""
 }
 
 // newRecord appends a record tied to its invocation: the request id of the
