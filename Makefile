@@ -51,10 +51,14 @@ test: layer $(RIE)
 	OTELCOL_LAMBDA_BIN=$(CURDIR)/$(BIN) LAMBDA_RIE=$(RIE) LAYER_DIST=$(CURDIR)/$(DIST) go test -count=1 ./...
 	$(MAKE) fuzz
 
-# fuzz runs each fuzz target for a short, bounded time.
+# fuzz runs each fuzz target of the main module for a short, bounded time;
+# an input that fails is written under the package's testdata/fuzz.
 fuzz:
-	@for t in $$(go test -list 'Fuzz.*' ./processor/jsonlogparseprocessor | grep ^Fuzz); do \
-		go test ./processor/jsonlogparseprocessor -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; \
+	@set -e; for f in $$(git ls-files -co --exclude-standard -- '*_test.go' | grep -v -e '^examples/' -e '^backends/' | xargs grep -l '^func Fuzz' || true); do \
+		for t in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$f | cut -d' ' -f2); do \
+			echo "fuzz $$t ($$(dirname $$f), $(FUZZTIME))"; \
+			go test ./$$(dirname $$f) -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME); \
+		done; \
 	done
 
 bench:
