@@ -49,6 +49,7 @@ build-arch:
 # then each fuzz target for a short, bounded time.
 test: layer $(RIE)
 	OTELCOL_LAMBDA_BIN=$(CURDIR)/$(BIN) LAMBDA_RIE=$(RIE) LAYER_DIST=$(CURDIR)/$(DIST) go test -count=1 ./...
+	cd examples/sentiment-function && go vet ./... && go test -count=1 ./...
 	$(MAKE) fuzz
 
 # fuzz runs each fuzz target of the main module for a short, bounded time;
