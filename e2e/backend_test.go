@@ -85,7 +85,8 @@ func repoFile(name string) string {
 	return filepath.Join(filepath.Dir(here), "..", name)
 }
 
-// lastSum is the newest value of a cumulative integer sum the backend got.
+// lastSum is the newest value of a cumulative integer sum the backend got,
+// or the newest count of a cumulative histogram.
 func (b *backend) lastSum(name string) (int64, bool) {
 	var v int64
 	found := false
@@ -95,8 +96,12 @@ func (b *backend) lastSum(name string) (int64, bool) {
 			for j := range sms.Len() {
 				for k := range sms.At(j).Metrics().Len() {
 					m := sms.At(j).Metrics().At(k)
-					if m.Name() == name && m.Type() == pmetric.MetricTypeSum {
+					switch {
+					case m.Name() != name:
+					case m.Type() == pmetric.MetricTypeSum:
 						v, found = m.Sum().DataPoints().At(0).IntValue(), true
+					case m.Type() == pmetric.MetricTypeHistogram:
+						v, found = int64(m.Histogram().DataPoints().At(0).Count()), true
 					}
 				}
 			}

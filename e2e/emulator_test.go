@@ -5,14 +5,15 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/lambda-o11y/otelcol-lambda/e2e/internal/sentiment"
 	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu"
+	"github.com/lambda-o11y/otelcol-lambda/internal/samplefunction"
 )
 
 // seen is what the backend held at one moment, by invocation.
@@ -35,7 +36,7 @@ func (b *backend) snapshot() seen {
 					switch {
 					case span.Kind() == ptrace.SpanKindServer:
 						s.serverTrace[id.Str()] = span.TraceID().String()
-					case span.Name() == sentiment.SpanName:
+					case span.Name() == samplefunction.SpanName:
 						s.functionTrace[id.Str()] = span.TraceID().String()
 					}
 				}
@@ -106,14 +107,16 @@ func TestWholeBinaryOnEmulator(t *testing.T) {
 	})
 	require.NoError(t, err)
 
-	emu.RunRuntime(context.Background(), sentiment.Handler("http://"+otlpHTTP))
+	fn := samplefunction.New("http://"+otlpHTTP, 50*time.Millisecond)
+	defer fn.Close()
+	emu.RunRuntime(context.Background(), fn.Handle)
 
 	ctx := context.Background()
-	payloads := []string{"a", "b", "fail", "c"}
+	payloads := []string{`{"action":"normal"}`, `{"action":"slow"}`, `{"action":"fail"}`, `{}`}
 	for i, p := range payloads {
 		res, err := emu.Invoke(ctx, lambdaemu.InvokeRequest{Payload: []byte(p)})
 		require.NoError(t, err, "invoke %d; extension output:\n%s", i, out.String())
-		want, _ := sentiment.XRay(res.TraceHeader)
+		want, _ := samplefunction.XRay(res.TraceHeader)
 		mu.Lock()
 		s := frozen[len(frozen)-1]
 		mu.Unlock()
@@ -129,6 +132,11 @@ func TestWholeBinaryOnEmulator(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, res.OK(), "the extension must exit within the SHUTDOWN deadline: %+v\n%s", res, out.String())
 	<-proc.Done()
+	successes, ok := be.lastSum("inference_duration_ms")
+	require.True(t, ok, "inference_duration_ms exported")
+	assert.Equal(t, int64(len(payloads)-1), successes, "one observation per successful inference")
+	invocations, _ := be.lastSum("faas.invocations")
+	assert.Equal(t, int64(len(payloads)), invocations)
 	assert.NoError(t, proc.ExitErr(), "clean exit; output:\n%s", out.String())
 	assert.NotContains(t, out.String(), "panic")
 }

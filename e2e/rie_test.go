@@ -53,7 +53,7 @@ func TestWholeBinaryUnderAWSRuntimeEmulator(t *testing.T) {
 	}
 	dir := t.TempDir()
 	function := filepath.Join(dir, "bootstrap-bin")
-	build := exec.Command("go", "build", "-o", function, "./testdata/sentiment")
+	build := exec.Command("go", "build", "-o", function, "./testdata/samplefunction")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, string(out))
@@ -84,14 +84,14 @@ func TestWholeBinaryUnderAWSRuntimeEmulator(t *testing.T) {
 	require.NoError(t, err)
 	defer rie.Close()
 
-	payloads := []string{`"a"`, `"fail"`, `"b"`, `"c"`}
+	payloads := []string{`{"action":"normal"}`, `{"action":"fail"}`, `{"action":"slow"}`, `{}`}
 	traces := map[string]bool{}
 	for i, p := range payloads {
 		header := fmt.Sprintf("Root=1-6745d00%d-00000000000000000000000%d;Parent=00000000000000a%d;Sampled=1", i, i, i)
 		traces[fmt.Sprintf("6745d00%d00000000000000000000000%d", i, i)] = true
 		status, body, err := rie.Invoke(ctx, []byte(p), header)
 		require.NoError(t, err, "invoke %d\n%s", i, output.w.String())
-		require.Equal(t, 200, status, "invoke %d: %s", i, body)
+		require.Equal(t, 200, status, "invoke %d: %s\n%s", i, body, output.w.String())
 	}
 	start := time.Now()
 	require.NoError(t, rie.Shutdown(ctx), output.w.String())
@@ -114,4 +114,9 @@ func TestWholeBinaryUnderAWSRuntimeEmulator(t *testing.T) {
 	assert.Equal(t, int64(len(payloads)), invocations)
 	errorsN, _ := be.lastSum("faas.errors")
 	assert.Equal(t, int64(1), errorsN)
+	// The metric derived from the function's JSON logs (jsonlogparse, then the
+	// logstometrics seed rule): one observation per successful inference.
+	successes, ok := be.lastSum("inference_duration_ms")
+	require.True(t, ok, "inference_duration_ms exported")
+	assert.Equal(t, int64(len(payloads)-1), successes)
 }

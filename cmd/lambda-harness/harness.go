@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu"
+	"github.com/lambda-o11y/otelcol-lambda/internal/samplefunction"
 )
 
 // options are the command line.
@@ -34,7 +34,7 @@ func plan(i int) string {
 	case 2:
 		return "slow"
 	}
-	return ""
+	return "normal"
 }
 
 // run drives one execution environment: Init with the extension, the
@@ -63,9 +63,13 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fn := &sampleFunction{otlpEndpoint: opts.otlpEndpoint, client: &http.Client{Transport: &http.Transport{}}, slow: opts.slow}
-	defer fn.client.CloseIdleConnections()
-	emu.RunRuntime(ctx, fn.handle)
+	endpoint := ""
+	if opts.otlpEndpoint != "" {
+		endpoint = "http://" + opts.otlpEndpoint
+	}
+	fn := samplefunction.New(endpoint, opts.slow)
+	defer fn.Close()
+	emu.RunRuntime(ctx, fn.Handle)
 
 	var problems []string
 	initCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
@@ -82,7 +86,7 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("invocation %d: %w", i+1, err)
 		}
-		logf("invocation %d (%s): request %s status %s %s trace %s", i+1, orDefault(action, "normal"), res.RequestID, res.Status, res.ErrorType, res.TraceHeader)
+		logf("invocation %d (%s): request %s status %s %s trace %s", i+1, action, res.RequestID, res.Status, res.ErrorType, res.TraceHeader)
 		if len(res.LateExtensions) > 0 {
 			problems = append(problems, fmt.Sprintf("invocation %d: extension did not call next before the deadline", i+1))
 		}

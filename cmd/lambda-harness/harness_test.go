@@ -21,6 +21,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.uber.org/goleak"
+
+	"github.com/lambda-o11y/otelcol-lambda/internal/samplefunction"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -130,13 +132,17 @@ func TestRun(t *testing.T) {
 				require.NoError(t, json.Unmarshal(sc.Bytes(), &line))
 				switch {
 				case line.Kind == "event" && line.Value.EventType == "INVOKE":
-					roots[line.Value.RequestID], _ = xrayToW3C(line.Value.Tracing.Value)
+					traceID, _ := samplefunction.XRay(line.Value.Tracing.Value)
+					roots[line.Value.RequestID] = traceID.String()
 				case line.Kind == "record" && line.Value.Type == "function":
 					var text string
 					require.NoError(t, json.Unmarshal(line.Value.Record, &text))
-					var rec map[string]string
+					var rec struct {
+						RequestID string `json:"requestId"`
+						TraceID   string `json:"trace_id"`
+					}
 					require.NoError(t, json.Unmarshal([]byte(text), &rec))
-					logged[rec["requestId"]] = rec["trace_id"]
+					logged[rec.RequestID] = rec.TraceID
 				}
 			}
 			require.Len(t, roots, 4)
