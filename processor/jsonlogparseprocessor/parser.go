@@ -1,0 +1,660 @@
+package jsonlogparseprocessor // import "github.com/lambda-o11y/otelcol-lambda/processor/jsonlogparseprocessor"
+
+import (
+	"encoding/hex"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/lambda-o11y/otelcol-lambda/processor/jsonlogparseprocessor/internal/jsonscan"
+)
+
+// invocationIDAttribute receives the request id of a runtime text prefix
+// (semantic conventions' faas.invocation_id, as the Lambda receivers use).
+const invocationIDAttribute = "faas.invocation_id"
+
+// outcome is what happened to one record.
+type outcome uint8
+
+const (
+	parsed outcome = iota
+	notJSON
+	malformed
+)
+
+// counts accumulates one batch's internal metrics.
+type counts struct {
+	parsed, notJSON, malformed, invalidIDs, invalidTimestamps, attrsDropped, truncated int64
+}
+
+// parser is the compiled configuration, immutable and shared by all calls.
+type parser struct {
+	cfg *Config
+	// fields maps a field path to the role slots it fills, laid out as
+	// [body fields][severity fields][timestamp fields][3 per trace candidate],
+	// and marks the proper dotted prefixes of those paths, so nested objects
+	// are only searched when a path can lie inside them.
+	fields                       fieldTable
+	hasPrefixes                  bool
+	sevBase, timeBase, traceBase int
+	nSlots                       int
+	maxDepth, maxAttrs, maxValue int
+	flatten, skywalking          bool
+	pool                         sync.Pool
+}
+
+func newParser(cfg *Config) *parser {
+	p := &parser{
+		cfg:        cfg,
+		maxDepth:   cfg.Limits.MaxDepth,
+		maxAttrs:   cfg.Limits.MaxAttributes,
+		maxValue:   cfg.Limits.MaxValueBytes,
+		flatten:    cfg.Flatten.Enabled || cfg.SkyWalking.Enabled,
+		skywalking: cfg.SkyWalking.Enabled,
+	}
+	entries := map[string]*fieldEntry{}
+	entry := func(key string) *fieldEntry {
+		if entries[key] == nil {
+			entries[key] = &fieldEntry{key: key}
+		}
+		return entries[key]
+	}
+	add := func(path string) {
+		if path != "" {
+			e := entry(path)
+			e.slots = append(e.slots, int32(p.nSlots))
+			for i := strings.IndexByte(path, '.'); i > 0; i = nextDot(path, i) {
+				entry(path[:i]).prefix = true
+			}
+		}
+		p.nSlots++
+	}
+	for _, f := range cfg.BodyFields {
+		add(f)
+	}
+	p.sevBase = p.nSlots
+	for _, f := range cfg.Severity.Fields {
+		add(f)
+	}
+	p.timeBase = p.nSlots
+	for _, f := range cfg.TimestampFields {
+		add(f)
+	}
+	p.traceBase = p.nSlots
+	for _, c := range cfg.TraceContext {
+		add(c.TraceID)
+		add(c.SpanID)
+		add(c.Flags)
+	}
+	p.fields = newFieldTable(entries)
+	p.pool.New = func() any { return &state{p: p, found: make([]int32, p.nSlots)} }
+	return p
+}
+
+// fieldTable finds role paths and prefixes. A small open-addressing table
+// keyed on the length and three bytes beats a Go map here: most keys of a
+// line are misses that stop at an empty slot, and a hit costs one compare.
+type fieldTable struct {
+	mask    uint32
+	entries []fieldEntry
+}
+
+type fieldEntry struct {
+	key    string
+	slots  []int32
+	prefix bool
+}
+
+func newFieldTable(entries map[string]*fieldEntry) fieldTable {
+	size := 16
+	for size < 4*len(entries) {
+		size *= 2
+	}
+	t := fieldTable{mask: uint32(size - 1), entries: make([]fieldEntry, size)}
+	for _, e := range entries {
+		i := fieldHash(e.key) & t.mask
+		for t.entries[i].key != "" {
+			i = (i + 1) & t.mask
+		}
+		t.entries[i] = *e
+	}
+	return t
+}
+
+func fieldHash(k string) uint32 {
+	n := len(k)
+	return uint32(n)*0x9e3779b1 ^ uint32(k[0])*0x85ebca6b ^ uint32(k[n-1])*0xc2b2ae35 ^ uint32(k[n/2])*0x27d4eb2f
+}
+
+func (t *fieldTable) lookup(k string) *fieldEntry {
+	if k == "" {
+		return nil
+	}
+	for i := fieldHash(k) & t.mask; ; i = (i + 1) & t.mask {
+		switch e := &t.entries[i]; e.key {
+		case "":
+			return nil
+		case k:
+			return e
+		}
+	}
+}
+
+func nextDot(s string, i int) int {
+	j := strings.IndexByte(s[i+1:], '.')
+	if j < 0 {
+		return -1
+	}
+	return i + 1 + j
+}
+
+// state is one goroutine's scratch space, pooled so a batch allocates nothing
+// but the pdata it produces.
+type state struct {
+	p     *parser
+	sc    jsonscan.Scanner
+	src   string
+	buf   []byte
+	key   []byte
+	found []int32
+	skip  []int32
+	// budget is the number of attributes this line may still add; -1 is unlimited.
+	budget int
+	c      counts
+}
+
+func (p *parser) getState() *state { return p.pool.Get().(*state) }
+
+func (p *parser) putState(st *state) {
+	// Keep the pool from pinning the scratch space of a huge line.
+	if cap(st.sc.Tokens) > 1<<14 || cap(st.buf) > 1<<16 {
+		return
+	}
+	st.src = ""
+	p.pool.Put(st)
+}
+
+// parseRecord parses the record's source into the record. On any outcome
+// other than parsed the record is left exactly as it was.
+func (st *state) parseRecord(lr plog.LogRecord) outcome {
+	p := st.p
+	var src pcommon.Value
+	if p.cfg.SourceAttribute != "" {
+		v, ok := lr.Attributes().Get(p.cfg.SourceAttribute)
+		if !ok {
+			return notJSON
+		}
+		src = v
+	} else {
+		src = lr.Body()
+	}
+	if src.Type() != pcommon.ValueTypeStr {
+		return notJSON
+	}
+	text := src.Str()
+	var prefix runtimePrefix
+	hasPrefix := false
+	if i := skipSpace(text); i >= len(text) || text[i] != '{' {
+		if !p.cfg.RuntimePrefixes {
+			return notJSON
+		}
+		if prefix, hasPrefix = parseRuntimePrefix(text); !hasPrefix {
+			return notJSON
+		}
+		text = text[prefix.jsonStart:]
+	}
+	if st.sc.Scan(text) != nil {
+		return malformed
+	}
+	st.src = text
+	st.skip = st.skip[:0]
+	for i := range st.found {
+		st.found[i] = -1
+	}
+	st.index(0, "")
+
+	if p.cfg.SourceAttribute != "" {
+		lr.Attributes().Remove(p.cfg.SourceAttribute)
+	}
+	if hasPrefix {
+		lr.SetSeverityText(prefix.level)
+		lr.SetSeverityNumber(severityFromText(prefix.level))
+		ts, _ := parseTimeText(prefix.time)
+		lr.SetTimestamp(ts)
+		lr.Attributes().PutStr(invocationIDAttribute, prefix.requestID)
+	}
+	body := st.pick(0, p.sevBase, func(int32) bool { return true })
+	st.pick(p.sevBase, p.timeBase, func(ti int32) bool { return st.applySeverity(lr, ti) })
+	st.pick(p.timeBase, p.traceBase, func(ti int32) bool {
+		if st.applyTimestamp(lr, ti) {
+			return true
+		}
+		st.c.invalidTimestamps++
+		return false
+	})
+	st.applyTraceContext(lr)
+
+	st.budget = -1
+	if p.maxAttrs > 0 {
+		st.budget = p.maxAttrs
+	}
+	attrs := lr.Attributes()
+	dropped := st.c.attrsDropped
+	if p.flatten {
+		st.key = st.key[:0]
+		st.flattenMembers(attrs, 0, 0)
+	} else {
+		st.putMembers(attrs, 0)
+	}
+	if d := st.c.attrsDropped - dropped; d > 0 {
+		lr.SetDroppedAttributesCount(lr.DroppedAttributesCount() + uint32(d))
+	}
+	if body >= 0 {
+		st.setBody(lr.Body(), body)
+	}
+	if p.skywalking {
+		st.addSkyWalkingAttributes(lr)
+	}
+	return parsed
+}
+
+// index records, for every role path present, the token that holds it. A
+// repeated key keeps its last occurrence, as encoding/json does, and the
+// earlier one is skipped.
+func (st *state) index(obj int32, path string) {
+	toks := st.sc.Tokens
+	for ci, n := obj+1, int32(0); n < toks[obj].Count; ci, n = toks[ci].Next, n+1 {
+		key := st.keyOf(ci)
+		if path != "" {
+			key = path + "." + key
+		}
+		e := st.p.fields.lookup(key)
+		if e == nil {
+			continue
+		}
+		for _, slot := range e.slots {
+			if prev := st.found[slot]; prev >= 0 {
+				st.skip = append(st.skip, prev)
+			}
+			st.found[slot] = ci
+		}
+		if e.prefix && toks[ci].Kind == jsonscan.Object {
+			st.index(ci, key)
+		}
+	}
+}
+
+// pick calls apply on the found tokens of slots [from, to) in order until one
+// is applied, marks that one consumed and returns it (-1 if none).
+func (st *state) pick(from, to int, apply func(int32) bool) int32 {
+	for _, ti := range st.found[from:to] {
+		if ti >= 0 && apply(ti) {
+			st.skip = append(st.skip, ti)
+			return ti
+		}
+	}
+	return -1
+}
+
+func (st *state) applySeverity(lr plog.LogRecord, ti int32) bool {
+	switch t := &st.sc.Tokens[ti]; t.Kind {
+	case jsonscan.String:
+		text := st.str(ti)
+		lr.SetSeverityText(text)
+		lr.SetSeverityNumber(severityFromText(text))
+		return true
+	case jsonscan.Number:
+		kind, v, _ := jsonscan.ParseNumber(st.raw(ti))
+		if kind != jsonscan.Int {
+			return false
+		}
+		n, ok := severityFromNumber(st.p.cfg.Severity.NumberScheme, v)
+		if !ok {
+			return false
+		}
+		lr.SetSeverityNumber(n)
+		lr.SetSeverityText(severityName(n))
+		return true
+	}
+	return false
+}
+
+func (st *state) applyTimestamp(lr plog.LogRecord, ti int32) bool {
+	var ts pcommon.Timestamp
+	ok := false
+	switch t := &st.sc.Tokens[ti]; t.Kind {
+	case jsonscan.String:
+		ts, ok = parseTimeText(st.str(ti))
+	case jsonscan.Number:
+		switch kind, i, f := jsonscan.ParseNumber(st.raw(ti)); kind {
+		case jsonscan.Int:
+			ts, ok = epochTimestampInt(i)
+		case jsonscan.Float:
+			ts, ok = epochTimestamp(f)
+		}
+	}
+	if ok {
+		lr.SetTimestamp(ts)
+	}
+	return ok
+}
+
+// applyTraceContext takes the first candidate whose trace id is valid. Values
+// that are not valid ids stay attributes and are counted.
+func (st *state) applyTraceContext(lr plog.LogRecord) {
+	for base := st.p.traceBase; base < st.p.nSlots; base += 3 {
+		tiTrace, tiSpan, tiFlags := st.found[base], st.found[base+1], st.found[base+2]
+		if tiTrace < 0 {
+			continue
+		}
+		tv, ok := traceValue{}, false
+		if st.sc.Tokens[tiTrace].Kind == jsonscan.String {
+			tv, ok = parseTraceValue(st.str(tiTrace))
+		}
+		if !ok {
+			st.c.invalidIDs++
+			continue
+		}
+		lr.SetTraceID(tv.traceID)
+		st.skip = append(st.skip, tiTrace)
+		switch {
+		case tv.hasSpan:
+			lr.SetSpanID(tv.spanID)
+		case tiSpan >= 0:
+			if id, ok := parseSpanID(st.strOf(tiSpan)); ok {
+				lr.SetSpanID(id)
+				st.skip = append(st.skip, tiSpan)
+			} else {
+				st.c.invalidIDs++
+			}
+		}
+		switch {
+		case tv.hasFlags:
+			lr.SetFlags(plog.LogRecordFlags(tv.flags))
+		case tiFlags >= 0:
+			if f, ok := st.flags(tiFlags); ok {
+				lr.SetFlags(plog.LogRecordFlags(f))
+				st.skip = append(st.skip, tiFlags)
+			} else {
+				st.c.invalidIDs++
+			}
+		}
+		return
+	}
+}
+
+// flags reads trace flags written as a hex byte ("01"), a number or a bool
+// (Python's otelTraceSampled).
+func (st *state) flags(ti int32) (uint32, bool) {
+	switch st.sc.Tokens[ti].Kind {
+	case jsonscan.String:
+		return parseFlagsText(st.str(ti))
+	case jsonscan.Number:
+		if kind, v, _ := jsonscan.ParseNumber(st.raw(ti)); kind == jsonscan.Int && v >= 0 && v <= 0xff {
+			return uint32(v), true
+		}
+	case jsonscan.True:
+		return 1, true
+	case jsonscan.False:
+		return 0, true
+	}
+	return 0, false
+}
+
+func (st *state) setBody(body pcommon.Value, ti int32) {
+	switch t := &st.sc.Tokens[ti]; {
+	case t.Kind == jsonscan.String:
+		body.SetStr(st.str(ti))
+	case st.p.skywalking:
+		// SkyWalking keeps only string bodies: carry the JSON text.
+		body.SetStr(st.raw(ti))
+	default:
+		st.setValue(body, ti)
+	}
+}
+
+func (st *state) addSkyWalkingAttributes(lr plog.LogRecord) {
+	sw := st.p.cfg.SkyWalking
+	attrs := lr.Attributes()
+	if text := lr.SeverityText(); text != "" {
+		attrs.PutStr(sw.LevelAttribute, text)
+	} else if n := lr.SeverityNumber(); n != plog.SeverityNumberUnspecified {
+		attrs.PutStr(sw.LevelAttribute, severityName(n))
+	}
+	if id := lr.TraceID(); !id.IsEmpty() {
+		attrs.PutStr(sw.TraceIDAttribute, hex.EncodeToString(id[:]))
+	}
+	if id := lr.SpanID(); !id.IsEmpty() && sw.SpanIDAttribute != "" {
+		attrs.PutStr(sw.SpanIDAttribute, hex.EncodeToString(id[:]))
+	}
+}
+
+// putMembers adds the object's members to m, keeping nested objects as maps.
+func (st *state) putMembers(m pcommon.Map, obj int32) {
+	toks := st.sc.Tokens
+	n := int(toks[obj].Count)
+	for _, ti := range st.skip {
+		if toks[ti].Depth == toks[obj].Depth+1 && ti > obj && ti < toks[obj].Next {
+			n--
+		}
+	}
+	m.EnsureCapacity(m.Len() + n)
+	for ci, n := obj+1, int32(0); n < toks[obj].Count; ci, n = toks[ci].Next, n+1 {
+		if st.skipped(ci) || !st.takeBudget() {
+			continue
+		}
+		st.putValue(m, st.keyOf(ci), ci)
+	}
+}
+
+// flattenMembers adds the object's leaves to m under keys joined with the
+// separator; st.key[:prefixLen] holds the path so far.
+func (st *state) flattenMembers(m pcommon.Map, obj int32, prefixLen int) {
+	toks := st.sc.Tokens
+	sep := st.p.cfg.Flatten.Separator
+	for ci, n := obj+1, int32(0); n < toks[obj].Count; ci, n = toks[ci].Next, n+1 {
+		if st.skipped(ci) {
+			continue
+		}
+		c := &toks[ci]
+		if c.Kind == jsonscan.Object && c.Count > 0 && !st.tooDeep(c) {
+			st.key = append(st.appendKey(st.key[:prefixLen], ci), sep...)
+			st.flattenMembers(m, ci, len(st.key))
+			continue
+		}
+		if !st.takeBudget() {
+			continue
+		}
+		var name string
+		if prefixLen == 0 {
+			name = st.keyOf(ci)
+		} else {
+			st.key = st.appendKey(st.key[:prefixLen], ci)
+			name = string(st.key)
+		}
+		st.putValue(m, name, ci)
+	}
+}
+
+// putValue is setValue for a map member; strings and numbers take the Put*
+// shortcuts, which skip creating and then replacing an empty value.
+func (st *state) putValue(m pcommon.Map, key string, ti int32) {
+	switch st.sc.Tokens[ti].Kind {
+	case jsonscan.String:
+		m.PutStr(key, st.limit(st.str(ti)))
+	case jsonscan.Number:
+		switch kind, i, f, text := st.number(ti); kind {
+		case jsonscan.Int:
+			m.PutInt(key, i)
+		case jsonscan.Float:
+			m.PutDouble(key, f)
+		default:
+			m.PutStr(key, text)
+		}
+	default:
+		st.setValue(m.PutEmpty(key), ti)
+	}
+}
+
+// setValue stores token ti in v. Containers deeper than limits::max_depth,
+// and all containers in SkyWalking mode, are kept as their JSON text.
+func (st *state) setValue(v pcommon.Value, ti int32) {
+	t := &st.sc.Tokens[ti]
+	switch t.Kind {
+	case jsonscan.Null:
+		// An empty value is pdata's null.
+	case jsonscan.True:
+		v.SetBool(true)
+	case jsonscan.False:
+		v.SetBool(false)
+	case jsonscan.Number:
+		switch kind, i, f, text := st.number(ti); kind {
+		case jsonscan.Int:
+			v.SetInt(i)
+		case jsonscan.Float:
+			v.SetDouble(f)
+		default:
+			v.SetStr(text)
+		}
+	case jsonscan.String:
+		v.SetStr(st.limit(st.str(ti)))
+	case jsonscan.Object:
+		if st.p.skywalking || st.tooDeep(t) {
+			v.SetStr(st.limit(st.raw(ti)))
+			return
+		}
+		st.putMembers(v.SetEmptyMap(), ti)
+	case jsonscan.Array:
+		if st.p.skywalking || st.tooDeep(t) {
+			v.SetStr(st.limit(st.raw(ti)))
+			return
+		}
+		s := v.SetEmptySlice()
+		s.EnsureCapacity(int(t.Count))
+		for ci, n := ti+1, int32(0); n < t.Count; ci, n = st.sc.Tokens[ci].Next, n+1 {
+			st.setValue(s.AppendEmpty(), ci)
+		}
+	}
+}
+
+// tooDeep reports whether a container would nest attribute maps deeper than
+// limits::max_depth; the root is depth 1, so its members' maps are level 1.
+func (st *state) tooDeep(t *jsonscan.Token) bool {
+	return st.p.maxDepth > 0 && int(t.Depth)-1 > st.p.maxDepth
+}
+
+func (st *state) takeBudget() bool {
+	switch {
+	case st.budget < 0:
+		return true
+	case st.budget == 0:
+		st.c.attrsDropped++
+		return false
+	}
+	st.budget--
+	return true
+}
+
+// skipped reports that a member was consumed (or shadowed by a later
+// duplicate), or is an object that only held consumed members, such as the
+// {"trace":{"id":...}} left after taking trace.id.
+func (st *state) skipped(ti int32) bool {
+	t := &st.sc.Tokens[ti]
+	holds := false
+	for _, s := range st.skip {
+		if s == ti {
+			return true
+		}
+		holds = holds || s > ti && s < t.Next
+	}
+	if !holds || t.Kind != jsonscan.Object {
+		return false
+	}
+	for ci, n := ti+1, int32(0); n < t.Count; ci, n = st.sc.Tokens[ci].Next, n+1 {
+		if !st.skipped(ci) {
+			return false
+		}
+	}
+	return true
+}
+
+// limit truncates s to limits::max_value_bytes at a UTF-8 boundary.
+func (st *state) limit(s string) string {
+	n := st.p.maxValue
+	if n == 0 || len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	st.c.truncated++
+	return s[:n]
+}
+
+// number converts a number token; text is its source, kept when the value
+// is beyond float64.
+func (st *state) number(ti int32) (jsonscan.NumberKind, int64, float64, string) {
+	text := st.raw(ti)
+	kind, i, f := jsonscan.ParseNumber(text)
+	return kind, i, f, text
+}
+
+// raw is the token's source text (for strings, without the quotes).
+func (st *state) raw(ti int32) string {
+	t := &st.sc.Tokens[ti]
+	return st.src[t.Start:t.End]
+}
+
+// str is a string token's decoded value; it aliases the source unless the
+// string has escapes or non-ASCII bytes that need checking.
+func (st *state) str(ti int32) string {
+	t := &st.sc.Tokens[ti]
+	return st.decode(st.src[t.Start:t.End], t.Raw)
+}
+
+// strOf is str for string tokens and "" for anything else.
+func (st *state) strOf(ti int32) string {
+	if st.sc.Tokens[ti].Kind != jsonscan.String {
+		return ""
+	}
+	return st.str(ti)
+}
+
+func (st *state) keyOf(ti int32) string {
+	t := &st.sc.Tokens[ti]
+	return st.decode(st.src[t.KeyStart:t.KeyEnd], t.KeyRaw)
+}
+
+func (st *state) appendKey(dst []byte, ti int32) []byte {
+	t := &st.sc.Tokens[ti]
+	q := st.src[t.KeyStart:t.KeyEnd]
+	if !t.KeyRaw || isPlainUTF8(q) {
+		return append(dst, q...)
+	}
+	return jsonscan.Unquote(dst, q)
+}
+
+func (st *state) decode(q string, raw bool) string {
+	if !raw || isPlainUTF8(q) {
+		return q
+	}
+	st.buf = jsonscan.Unquote(st.buf[:0], q)
+	return string(st.buf)
+}
+
+// isPlainUTF8 reports that a string body without escapes is valid UTF-8 and
+// so equals its decoded form.
+func isPlainUTF8(q string) bool {
+	return strings.IndexByte(q, '\\') < 0 && utf8.ValidString(q)
+}
+
+func skipSpace(s string) int {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
+}

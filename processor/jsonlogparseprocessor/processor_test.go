@@ -1,0 +1,124 @@
+package jsonlogparseprocessor
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/golden"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor/processortest"
+
+	"github.com/lambda-o11y/otelcol-lambda/processor/jsonlogparseprocessor/internal/metadata"
+)
+
+// Regenerate the goldens with: go test ./processor/jsonlogparseprocessor -run TestGolden -update
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// observed is the fixed observed time of every corpus record.
+const observed = pcommon.Timestamp(1764064800_000000000)
+
+// corpusLogs turns a corpus file into one record per line, the line as body.
+func corpusLogs(t testing.TB, path string) plog.Logs {
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "corpus")
+	sl := rl.ScopeLogs().AppendEmpty()
+	for line := range strings.SplitSeq(strings.TrimSuffix(string(data), "\n"), "\n") {
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetObservedTimestamp(observed)
+		lr.Body().SetStr(line)
+	}
+	return ld
+}
+
+// runProcessor sends ld through a processor built from cfg and returns what
+// came out, with the telemetry it recorded.
+func runProcessor(t testing.TB, cfg *Config, ld plog.Logs) (plog.Logs, *componenttest.Telemetry) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	set := processortest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	sink := new(consumertest.LogsSink)
+	p, err := NewFactory().CreateLogs(context.Background(), set, cfg, sink)
+	require.NoError(t, err)
+	require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, p.ConsumeLogs(context.Background(), ld))
+	require.NoError(t, p.Shutdown(context.Background()))
+	require.Len(t, sink.AllLogs(), 1)
+	return sink.AllLogs()[0], tel
+}
+
+func defaultConfig() *Config { return createDefaultConfig().(*Config) }
+
+func TestGolden(t *testing.T) {
+	corpus, err := filepath.Glob(filepath.Join("testdata", "corpus", "*.txt"))
+	require.NoError(t, err)
+	require.NotEmpty(t, corpus)
+	tests := []struct {
+		name  string
+		files []string // corpus file names; nil means all
+		cfg   func(*Config)
+	}{
+		{name: "default", cfg: func(*Config) {}},
+		{
+			name:  "skywalking",
+			files: []string{"powertools_python", "pino", "otel_bridges", "runtime_prefix", "serilog_compact", "large", "broken"},
+			cfg:   func(c *Config) { c.SkyWalking.Enabled = true },
+		},
+		{
+			name:  "flatten",
+			files: []string{"pino", "slog", "powertools_typescript", "broken"},
+			cfg:   func(c *Config) { c.Flatten.Enabled, c.Flatten.Separator = true, "_" },
+		},
+		{
+			name:  "limits",
+			files: []string{"powertools_typescript", "pino", "broken"},
+			cfg: func(c *Config) {
+				c.Limits = LimitsConfig{MaxDepth: 1, MaxAttributes: 6, MaxValueBytes: 16}
+			},
+		},
+		{
+			name:  "python_levels_no_prefixes",
+			files: []string{"pino", "runtime_prefix"},
+			cfg: func(c *Config) {
+				c.Severity.NumberScheme = schemePython
+				c.RuntimePrefixes = false
+			},
+		},
+	}
+	for _, tt := range tests {
+		files := tt.files
+		if files == nil {
+			for _, f := range corpus {
+				files = append(files, strings.TrimSuffix(filepath.Base(f), ".txt"))
+			}
+		}
+		for _, name := range files {
+			t.Run(tt.name+"/"+name, func(t *testing.T) {
+				cfg := defaultConfig()
+				tt.cfg(cfg)
+				require.NoError(t, cfg.Validate())
+				got, _ := runProcessor(t, cfg, corpusLogs(t, filepath.Join("testdata", "corpus", name+".txt")))
+				goldenPath := filepath.Join("testdata", "golden", tt.name, name+".yaml")
+				if *update {
+					require.NoError(t, os.MkdirAll(filepath.Dir(goldenPath), 0o755))
+					require.NoError(t, golden.WriteLogsToFile(goldenPath, got))
+				}
+				want, err := golden.ReadLogs(goldenPath)
+				require.NoError(t, err)
+				require.NoError(t, plogtest.CompareLogs(want, got))
+			})
+		}
+	}
+}
