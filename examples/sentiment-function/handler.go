@@ -30,6 +30,10 @@ type Request struct {
 	Model string `json:"model,omitempty"`
 	// Repeat scores the text this many times (default 1): the slow path.
 	Repeat int `json:"repeat,omitempty"`
+	// DependencyMs simulates a call to a downstream dependency (a feature
+	// store, say) that takes this long and, like many client libraries, does
+	// not honour the context: the way real functions run into their timeout.
+	DependencyMs int `json:"dependency_ms,omitempty"`
 }
 
 // Response is the invocation result.
@@ -162,6 +166,9 @@ func (h *handler) infer(ctx context.Context, span trace.Span, logger *slog.Logge
 	m, err := h.load(ctx, logger, name)
 	if err != nil {
 		return Response{}, 0, err
+	}
+	if req.DependencyMs > 0 {
+		time.Sleep(time.Duration(req.DependencyMs) * time.Millisecond)
 	}
 	span.SetAttributes(attrVocabularySize.Int(m.VocabularySize()))
 	var p model.Prediction

@@ -1,0 +1,154 @@
+package realbackends
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func repoRoot() string {
+	_, here, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(here), "..", "..")
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRealBackends: the example ML function and the extension under the
+// emulator, exporting to Jaeger, VictoriaLogs and VictoriaMetrics; then every
+// invocation is found again in all three, correlated by its trace id.
+func TestRealBackends(t *testing.T) {
+	bin := os.Getenv("OTELCOL_LAMBDA_BIN")
+	if bin == "" || os.Getenv("OTELCOL_LAMBDA_BACKENDS") == "" {
+		t.Skip("needs OTELCOL_LAMBDA_BIN and the backends installed (OTELCOL_LAMBDA_BACKENDS=1): run `make test`, which builds both")
+	}
+	repo := repoRoot()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var out syncBuffer
+	be, err := Start(ctx, repo, t.TempDir(), &out)
+	require.NoError(t, err, out.String())
+	t.Cleanup(func() { assert.NoError(t, be.Stop()) })
+	function, err := BuildFunction(ctx, repo, t.TempDir())
+	require.NoError(t, err)
+
+	res, err := Run(ctx, be, bin, filepath.Join(repo, "collector-config.yaml"), function, &out)
+	require.NoError(t, err, out.String())
+	require.NoError(t, be.Flush(ctx))
+
+	byName := map[string][]Invocation{}
+	for _, inv := range res.Invocations {
+		byName[inv.Name] = append(byName[inv.Name], inv)
+	}
+	assert.Equal(t, "timeout", byName["timeout"][0].Status)
+	assert.Equal(t, "error", byName["failing"][0].Status)
+
+	successes := 0
+	for i, inv := range res.Invocations {
+		// Traces: one server span per invocation with the X-Ray trace id, and
+		// the function's own inference span in the same trace.
+		var spans []Span
+		require.Eventually(t, func() bool {
+			spans, err = be.Trace(ctx, inv.TraceID)
+			return err == nil && hasServerSpan(spans)
+		}, time.Minute, 200*time.Millisecond, "%s invocation %s: no server span in Jaeger", inv.Name, inv.TraceID)
+		var servers, inferences []Span
+		for _, s := range spans {
+			switch {
+			case s.Tag("span.kind") == "server":
+				servers = append(servers, s)
+			case s.OperationName == "inference":
+				inferences = append(inferences, s)
+			}
+		}
+		require.Len(t, servers, 1, "%s: one server span", inv.Name)
+		server := servers[0]
+		assert.Equal(t, inv.RequestID, server.Tag("faas.invocation_id"))
+		assert.Equal(t, i == 0, server.Tag("faas.coldstart") == "true", "%s: faas.coldstart", inv.Name)
+		switch inv.Name {
+		case "failing":
+			assert.Equal(t, "true", server.Tag("error"), "the failing invocation's span is an error")
+		case "timeout":
+			assert.Equal(t, "true", server.Tag("error"))
+			assert.Equal(t, "timeout", server.Tag("aws.lambda.status"))
+		default:
+			successes++
+		}
+		if inv.Name != "timeout" { // a timed-out function never got to flush its SDK
+			require.Len(t, inferences, 1, "%s: the function's own span", inv.Name)
+			assert.Equal(t, inv.TraceID, inferences[0].TraceID)
+		}
+
+		// Logs: every function line of the invocation carries its trace id,
+		// and that trace id is on no other invocation's lines.
+		lines, err := be.Logs(ctx, `faas.invocation_id:="`+inv.RequestID+`" aws.lambda.telemetry.type:="function"`)
+		require.NoError(t, err)
+		require.NotEmpty(t, lines, "%s: function log lines in VictoriaLogs", inv.Name)
+		for _, l := range lines {
+			assert.Equal(t, inv.TraceID, l["trace_id"], "%s: line %v", inv.Name, l["_msg"])
+		}
+		byTrace, err := be.Logs(ctx, `trace_id:="`+inv.TraceID+`"`)
+		require.NoError(t, err)
+		for _, l := range byTrace {
+			if id, ok := l["faas.invocation_id"]; ok {
+				assert.Equal(t, inv.RequestID, id, "a line of another invocation carries %s's trace id", inv.Name)
+			}
+		}
+	}
+
+	// Nothing the function wrote is missing.
+	all, err := be.Logs(ctx, `aws.lambda.telemetry.type:="function"`)
+	require.NoError(t, err)
+	assert.Equal(t, res.FunctionLines, len(all), "function log lines in VictoriaLogs vs lines Lambda delivered")
+
+	// Metrics: the histogram derived from the logs counts the successful
+	// inferences; the platform metrics show the cold start, error and timeout.
+	for query, want := range map[string]float64{
+		`sum({__name__="inference_duration_ms_count"})`: float64(successes),
+		`sum({__name__="faas.invocations"})`:           float64(len(res.Invocations)),
+		`sum({__name__="faas.coldstarts"})`:            1,
+		`sum({__name__="faas.errors"})`:                1,
+		`sum({__name__="faas.timeouts"})`:              1,
+	} {
+		var got float64
+		var found bool
+		assert.Eventually(t, func() bool {
+			_ = be.Flush(ctx)
+			got, found, err = be.Metric(ctx, query)
+			return err == nil && found && got == want
+		}, 30*time.Second, 500*time.Millisecond, "%s: want %v, got %v (found %v, err %v)", query, want, got, found, err)
+	}
+	assert.NotContains(t, strings.ToLower(out.String()), "panic")
+}
+
+func hasServerSpan(spans []Span) bool {
+	for _, s := range spans {
+		if s.Tag("span.kind") == "server" {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,148 @@
+package realbackends
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu"
+	"github.com/lambda-o11y/otelcol-lambda/internal/samplefunction"
+)
+
+// Invocation is one request of the plan and what the emulator said of it.
+type Invocation struct {
+	Name      string // cold start, normal, slow, failing, timeout
+	Payload   string
+	RequestID string
+	TraceID   string // 32 hex, from the X-Ray header Lambda gave the function
+	Status    string // runtimeDone status
+	Took      time.Duration
+}
+
+// Plan reproduces the three p99 causes: a cold start, a payload that makes
+// inference slow, an error, and a timeout.
+var Plan = []struct{ Name, Payload string }{
+	{"cold start", `{"text":"The acting was outstanding and the ending made me smile."}`},
+	{"normal", `{"text":"A dull, lifeless film. I want my money back."}`},
+	{"slow", `{"text":"The plot is boring and the acting is mediocre. Avoid it.","repeat":200000}`},
+	{"failing", `{"text":""}`},
+	{"normal", `{"text":"Great value, works perfectly, would buy again."}`},
+	{"timeout", `{"text":"Waiting on a hung dependency.","dependency_ms":5000}`},
+}
+
+// FunctionTimeout is the example function's timeout in the run.
+const FunctionTimeout = 2 * time.Second
+
+// BuildFunction compiles examples/sentiment-function as a Lambda bootstrap.
+func BuildFunction(ctx context.Context, repo, dir string) (string, error) {
+	out := filepath.Join(dir, "bootstrap")
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", out, ".")
+	cmd.Dir = filepath.Join(repo, "examples", "sentiment-function")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the example function: %w\n%s", err, b)
+	}
+	return out, nil
+}
+
+// Result is what a run did: its invocations and how many function log
+// records Lambda (the emulator) emitted in all.
+type Result struct {
+	Invocations   []Invocation
+	FunctionLines int
+}
+
+// Run starts an execution environment with the extension and the function,
+// invokes the plan and shuts down. The extension's output goes to out.
+func Run(ctx context.Context, b *Backends, extension, config, function string, out io.Writer) (Result, error) {
+	invs, emu, err := run(ctx, b, extension, config, function, out)
+	res := Result{Invocations: invs}
+	if emu != nil {
+		for _, rec := range emu.Records() {
+			if rec.Type == "function" {
+				res.FunctionLines++
+			}
+		}
+		_ = emu.Close()
+	}
+	return res, err
+}
+
+func run(ctx context.Context, b *Backends, extension, config, function string, out io.Writer) ([]Invocation, *lambdaemu.Emulator, error) {
+	emu, err := lambdaemu.Start(lambdaemu.Config{FunctionName: "sentiment", MemoryMB: 512, Timeout: FunctionTimeout})
+	if err != nil {
+		return nil, nil, err
+	}
+	otlpHTTP, err := freeAddr()
+	if err != nil {
+		return nil, emu, err
+	}
+	otlpGRPC, err := freeAddr()
+	if err != nil {
+		return nil, emu, err
+	}
+	ext, err := emu.StartExtension(extension, lambdaemu.ProcessOptions{
+		Args:   b.CollectorArgs(config, otlpHTTP, otlpGRPC),
+		Env:    []string{"OTELCOL_LAMBDA_OTLP_ENDPOINT=" + b.JaegerOTLP},
+		Output: out, Freeze: true,
+	})
+	if err != nil {
+		return nil, emu, err
+	}
+	if _, err := emu.StartRuntime(function, lambdaemu.ProcessOptions{
+		Env:    []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + otlpHTTP, "OTEL_SERVICE_NAME=sentiment"},
+		Output: out,
+	}); err != nil {
+		return nil, emu, err
+	}
+	var invs []Invocation
+	for _, p := range Plan {
+		start := time.Now()
+		res, err := emu.Invoke(ctx, lambdaemu.InvokeRequest{Payload: []byte(p.Payload)})
+		if err != nil {
+			return invs, emu, fmt.Errorf("%s invocation: %w", p.Name, err)
+		}
+		traceID, _ := samplefunction.XRay(res.TraceHeader)
+		invs = append(invs, Invocation{Name: p.Name, Payload: p.Payload, RequestID: res.RequestID,
+			TraceID: traceID.String(), Status: res.Status, Took: time.Since(start)})
+	}
+	sd, err := emu.Shutdown(ctx, "spindown")
+	if err != nil {
+		return invs, emu, err
+	}
+	<-ext.Done()
+	if !sd.OK() {
+		return invs, emu, fmt.Errorf("the extension missed the SHUTDOWN deadline: %+v", sd)
+	}
+	if err := ext.ExitErr(); err != nil {
+		return invs, emu, fmt.Errorf("the extension exited with %w", err)
+	}
+	return invs, emu, nil
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// Slowest returns the invocation that took longest among those that did not
+// time out (a timeout is slow by definition).
+func Slowest(invs []Invocation) Invocation {
+	var slow Invocation
+	for _, inv := range invs {
+		if !strings.EqualFold(inv.Status, "timeout") && inv.Took > slow.Took {
+			slow = inv
+		}
+	}
+	return slow
+}
