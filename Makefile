@@ -13,7 +13,7 @@ GOARCH ?= $(shell go env GOARCH)
 BIN := $(DIST)/$(GOARCH)/otelcol-lambda
 FUZZTIME ?= 20s
 
-.PHONY: all build generate layer test fuzz bench demo tools clean
+.PHONY: all build build-arch generate layer test fuzz bench demo demo-backends tools clean
 
 all: build
 
@@ -48,7 +48,8 @@ build-arch:
 # under the project's emulator and AWS's runtime emulator), the layer zips,
 # then each fuzz target for a short, bounded time.
 test: layer $(RIE)
-	OTELCOL_LAMBDA_BIN=$(CURDIR)/$(BIN) LAMBDA_RIE=$(RIE) LAYER_DIST=$(CURDIR)/$(DIST) go test -count=1 ./...
+	backends/install.sh
+	OTELCOL_LAMBDA_BIN=$(CURDIR)/$(BIN) LAMBDA_RIE=$(RIE) LAYER_DIST=$(CURDIR)/$(DIST) OTELCOL_LAMBDA_BACKENDS=1 go test -count=1 ./...
 	cd examples/sentiment-function && go vet ./... && go test -count=1 ./...
 	$(MAKE) fuzz
 
@@ -69,6 +70,13 @@ bench:
 # demo config and prints what it exports.
 demo: build
 	go run ./cmd/lambda-harness --extension $(CURDIR)/$(BIN)
+
+# demo-backends installs and starts Jaeger, VictoriaLogs and VictoriaMetrics on
+# loopback, runs the example function with the extension, and prints the
+# slowest invocation's trace, logs and metrics as the backends stored them.
+demo-backends: build
+	backends/install.sh
+	go run ./cmd/demo-backends --extension $(CURDIR)/$(BIN)
 
 clean:
 	rm -rf $(BUILD) $(DIST)

@@ -100,6 +100,7 @@ func TestRealBackends(t *testing.T) {
 		if inv.Name != "timeout" { // a timed-out function never got to flush its SDK
 			require.Len(t, inferences, 1, "%s: the function's own span", inv.Name)
 			assert.Equal(t, inv.TraceID, inferences[0].TraceID)
+			assert.Equal(t, server.SpanID, inferences[0].Parent(), "%s: the function's span is a child of the invocation span", inv.Name)
 		}
 
 		// Logs: every function line of the invocation carries its trace id,
@@ -128,10 +129,10 @@ func TestRealBackends(t *testing.T) {
 	// inferences; the platform metrics show the cold start, error and timeout.
 	for query, want := range map[string]float64{
 		`sum({__name__="inference_duration_ms_count"})`: float64(successes),
-		`sum({__name__="faas.invocations"})`:           float64(len(res.Invocations)),
-		`sum({__name__="faas.coldstarts"})`:            1,
-		`sum({__name__="faas.errors"})`:                1,
-		`sum({__name__="faas.timeouts"})`:              1,
+		`sum({__name__="faas.invocations"})`:            float64(len(res.Invocations)),
+		`sum({__name__="faas.coldstarts"})`:             1,
+		`sum({__name__="faas.errors"})`:                 1,
+		`sum({__name__="faas.timeouts"})`:               1,
 	} {
 		var got float64
 		var found bool

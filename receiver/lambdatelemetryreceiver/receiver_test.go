@@ -219,9 +219,11 @@ func TestLifecycleOnEmulator(t *testing.T) {
 		require.True(t, ok, "invocation %d: no server span exported before the freeze", i)
 		wantTrace := fmt.Sprintf("6745a00%d0123456789abcdef0123456%d", i, i)
 		assert.Equal(t, wantTrace, span.TraceID().String())
-		// Lambda puts its own segment in Parent; the span's parent is that one.
-		_, parent, _ := strings.Cut(res.TraceHeader, "Parent=")
-		assert.Equal(t, parent[:16], span.ParentSpanID().String())
+		// The runtime's header names the invocation span (Lambda's segment for
+		// the function) as Parent; the span's own parent is the caller's.
+		_, runtimeParent, _ := strings.Cut(res.TraceHeader, "Parent=")
+		assert.Equal(t, runtimeParent[:16], span.SpanID().String())
+		assert.Equal(t, fmt.Sprintf("11111111111111%02d", i), span.ParentSpanID().String())
 		assert.Equal(t, 2, snap.logsByReq[res.RequestID], "invocation %d: log lines exported before the freeze", i)
 		assert.Equal(t, map[string]bool{wantTrace: true}, snap.logTraceIDs[res.RequestID])
 		coldStart, _ := span.Attributes().Get("faas.coldstart")

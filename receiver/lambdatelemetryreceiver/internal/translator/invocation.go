@@ -18,6 +18,9 @@ type invocation struct {
 	deadline  time.Time
 	trace     traceContext
 	spanID    pcommon.SpanID
+	// callerParent is the Parent of the header in platform events'
+	// tracing.value, which can differ from the INVOKE event's.
+	callerParent pcommon.SpanID
 	version   string
 
 	coldStart   bool
@@ -30,10 +33,29 @@ type invocation struct {
 }
 
 func (inv *invocation) setTracing(header string) {
-	if inv.trace.ok || header == "" {
+	if header == "" {
 		return
 	}
-	inv.trace = parseXRayHeader(header)
+	tc := parseXRayHeader(header)
+	if !tc.parent.IsEmpty() {
+		inv.callerParent = tc.parent
+	}
+	if !inv.trace.ok {
+		inv.trace = tc
+	}
+}
+
+// parent is the invocation span's parent. When a header's Parent names the
+// invocation span itself (the header Lambda gives the runtime points at the
+// function's segment), the caller's Parent from the platform events is used,
+// else none: a span is never its own parent.
+func (inv *invocation) parent() pcommon.SpanID {
+	for _, p := range []pcommon.SpanID{inv.trace.parent, inv.callerParent} {
+		if p != inv.spanID {
+			return p
+		}
+	}
+	return pcommon.SpanID{}
 }
 
 // ids returns the invocation's trace and span ids, generating those the
@@ -54,12 +76,7 @@ func (t *Translator) onStart(ev *telemetryapi.Event, p *telemetryapi.Platform) {
 	inv.started = true
 	inv.startTime = ev.Time
 	inv.version = p.Version
-	if p.Tracing != nil {
-		inv.setTracing(p.Tracing.Value)
-		if id, ok := parseSpanID(p.Tracing.SpanID); ok && inv.spanID.IsEmpty() {
-			inv.spanID = id
-		}
-	}
+	t.setPlatformTracing(inv, p.Tracing)
 	t.invocationN++
 	inv.coldStart = t.invocationN == 1 && t.init.coldStartType()
 	if t.current == nil || t.current.requestID != p.RequestID {
@@ -68,14 +85,21 @@ func (t *Translator) onStart(ev *telemetryapi.Event, p *telemetryapi.Platform) {
 	}
 }
 
+// setPlatformTracing takes the tracing object of platform.start or
+// runtimeDone: the span id, unless ids were already handed out to logs.
+func (t *Translator) setPlatformTracing(inv *invocation, tr *telemetryapi.Tracing) {
+	if tr == nil {
+		return
+	}
+	inv.setTracing(tr.Value)
+	if id, ok := parseSpanID(tr.SpanID); ok && inv.spanID.IsEmpty() {
+		inv.spanID = id
+	}
+}
+
 func (t *Translator) onRuntimeDone(ev *telemetryapi.Event, p *telemetryapi.Platform) {
 	inv := t.invocationLocked(p.RequestID)
-	if p.Tracing != nil {
-		inv.setTracing(p.Tracing.Value)
-		if id, ok := parseSpanID(p.Tracing.SpanID); ok && inv.spanID.IsEmpty() {
-			inv.spanID = id
-		}
-	}
+	t.setPlatformTracing(inv, p.Tracing)
 	if inv.done {
 		return // a redelivered event must not count twice
 	}
@@ -133,7 +157,7 @@ func (t *Translator) finishLocked(inv *invocation, end time.Time, status, errorT
 	span := t.spans.AppendEmpty()
 	span.SetTraceID(traceID)
 	span.SetSpanID(spanID)
-	span.SetParentSpanID(inv.trace.parent)
+	span.SetParentSpanID(inv.parent())
 	span.SetName(t.opts.FunctionName)
 	span.SetKind(ptrace.SpanKindServer)
 	span.SetStartTimestamp(pcommon.NewTimestampFromTime(start))

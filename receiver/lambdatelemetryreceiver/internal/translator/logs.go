@@ -131,8 +131,10 @@ func (t *Translator) prefixRequestID(line string) string {
 }
 
 // newRecord appends a record tied to its invocation: the request id of the
-// record, else the invocation in progress; with that invocation's trace
-// context so logs of uninstrumented functions still correlate.
+// record, else the invocation in progress if the record is not older than
+// its platform.start (init output is nobody's); with that invocation's trace
+// context so logs of uninstrumented functions still correlate. The span id is
+// fixed by platform.start: a record seen before it gets the trace id only.
 func (t *Translator) newRecord(ev *telemetryapi.Event, requestID string) plog.LogRecord {
 	lr := t.logRecords.AppendEmpty()
 	ts := pcommon.NewTimestampFromTime(ev.Time)
@@ -140,21 +142,30 @@ func (t *Translator) newRecord(ev *telemetryapi.Event, requestID string) plog.Lo
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(t.opts.Now()))
 	lr.Attributes().PutStr(attrEventType, ev.Type)
 	var inv *invocation
-	if requestID != "" {
+	switch {
+	case requestID != "":
 		inv = t.invocationLocked(requestID)
-	} else if ev.Type == telemetryapi.TypeFunction || ev.Type == telemetryapi.TypeExtension {
-		inv = t.current
-	}
-	if inv != nil {
-		lr.Attributes().PutStr(attrInvocationID, inv.requestID)
-		if inv.trace.ok || inv.started {
-			traceID, spanID := inv.ids(t)
-			lr.SetTraceID(traceID)
-			lr.SetSpanID(spanID)
-			if inv.trace.sampled {
-				lr.SetFlags(plog.DefaultLogRecordFlags.WithIsSampled(true))
-			}
+	case ev.Type == telemetryapi.TypeFunction || ev.Type == telemetryapi.TypeExtension:
+		if cur := t.current; cur != nil && cur.started && !ev.Time.Before(cur.startTime) {
+			inv = cur
 		}
+	}
+	if inv == nil {
+		return lr
+	}
+	lr.Attributes().PutStr(attrInvocationID, inv.requestID)
+	switch {
+	case inv.started:
+		traceID, spanID := inv.ids(t)
+		lr.SetTraceID(traceID)
+		lr.SetSpanID(spanID)
+	case inv.trace.ok:
+		lr.SetTraceID(inv.trace.traceID)
+	default:
+		return lr
+	}
+	if inv.trace.sampled {
+		lr.SetFlags(plog.DefaultLogRecordFlags.WithIsSampled(true))
 	}
 	return lr
 }

@@ -208,3 +208,57 @@ func TestXRayHeader(t *testing.T) {
 		}
 	}
 }
+
+// Lambda gives the runtime (and the INVOKE event) a header whose Parent is the
+// function's segment, which platform.start names as the span id: the span's
+// parent is then the caller's, from tracing.value, never the span itself.
+func TestSpanIsNeverItsOwnParent(t *testing.T) {
+	tr := newTestTranslator(Options{})
+	tr.StartInvocation("r", "Root=1-6745a000-0123456789abcdef01234567;Parent=2222222222222222;Sampled=1", "", clock)
+	events, err := telemetryapi.DecodeBatch([]byte(`[
+		{"time":"2026-11-25T10:00:00Z","type":"platform.start","record":{"requestId":"r","tracing":{"spanId":"2222222222222222","type":"X-Amzn-Trace-Id","value":"Root=1-6745a000-0123456789abcdef01234567;Parent=1111111111111111;Sampled=1"}}},
+		{"time":"2026-11-25T10:00:01Z","type":"platform.runtimeDone","record":{"requestId":"r","status":"success","metrics":{"durationMs":1000}}}]`))
+	require.NoError(t, err)
+	tr.Add(events)
+	_, traces, _ := tr.Take()
+	span := traces.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+	assert.Equal(t, "2222222222222222", span.SpanID().String())
+	assert.Equal(t, "1111111111111111", span.ParentSpanID().String())
+
+	tr = newTestTranslator(Options{})
+	tr.StartInvocation("r", "Root=1-6745a000-0123456789abcdef01234567;Parent=2222222222222222;Sampled=1", "", clock)
+	events, err = telemetryapi.DecodeBatch([]byte(`[
+		{"time":"2026-11-25T10:00:00Z","type":"platform.start","record":{"requestId":"r","tracing":{"spanId":"2222222222222222"}}},
+		{"time":"2026-11-25T10:00:01Z","type":"platform.runtimeDone","record":{"requestId":"r","status":"success","metrics":{"durationMs":1000}}}]`))
+	require.NoError(t, err)
+	tr.Add(events)
+	_, traces, _ = tr.Take()
+	span = traces.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+	assert.True(t, span.ParentSpanID().IsEmpty(), "no caller parent known: a root span")
+}
+
+// Output of the runtime's init is not the first invocation's, and a record
+// seen before platform.start does not fix the span id: the invocation span
+// keeps platform.start's, which the function's own spans name as parent.
+func TestRecordsBeforePlatformStart(t *testing.T) {
+	tr := newTestTranslator(Options{})
+	tr.StartInvocation("r", "Root=1-6745a000-0123456789abcdef01234567;Parent=1111111111111111;Sampled=1", "", clock)
+	events, err := telemetryapi.DecodeBatch([]byte(`[
+		{"time":"2026-11-25T09:59:59Z","type":"function","record":"init output"},
+		{"time":"2026-11-25T09:59:59.5Z","type":"function","record":{"requestId":"r","level":"INFO","message":"early"}},
+		{"time":"2026-11-25T10:00:00Z","type":"platform.start","record":{"requestId":"r","tracing":{"spanId":"2222222222222222"}}},
+		{"time":"2026-11-25T10:00:00.5Z","type":"function","record":"during"},
+		{"time":"2026-11-25T10:00:01Z","type":"platform.runtimeDone","record":{"requestId":"r","status":"success","metrics":{"durationMs":1000}}}]`))
+	require.NoError(t, err)
+	tr.Add(events)
+	logs, traces, _ := tr.Take()
+	assert.Equal(t, "2222222222222222", traces.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).SpanID().String())
+	records := logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	require.Equal(t, 3, records.Len())
+	_, attached := records.At(0).Attributes().Get(attrInvocationID)
+	assert.False(t, attached, "init output belongs to no invocation")
+	assert.True(t, records.At(0).TraceID().IsEmpty())
+	assert.Equal(t, "6745a0000123456789abcdef01234567", records.At(1).TraceID().String(), "a record naming its request gets the trace id")
+	assert.True(t, records.At(1).SpanID().IsEmpty(), "but no span id before platform.start")
+	assert.Equal(t, "2222222222222222", records.At(2).SpanID().String())
+}
