@@ -417,7 +417,19 @@ func (st *state) setBody(body pcommon.Value, ti int32) {
 }
 
 func (st *state) addSkyWalkingAttributes(lr plog.LogRecord) {
-	sw := st.p.cfg.SkyWalking
+	addSkyWalkingAttributes(lr, st.p.cfg.SkyWalking)
+}
+
+// shapeForSkyWalking makes a record this processor did not parse meet
+// SkyWalking's contract too: a string body and the correlation attributes.
+func shapeForSkyWalking(lr plog.LogRecord, sw SkyWalkingConfig) {
+	if body := lr.Body(); body.Type() != pcommon.ValueTypeStr && body.Type() != pcommon.ValueTypeEmpty {
+		body.SetStr(body.AsString())
+	}
+	addSkyWalkingAttributes(lr, sw)
+}
+
+func addSkyWalkingAttributes(lr plog.LogRecord, sw SkyWalkingConfig) {
 	attrs := lr.Attributes()
 	if text := lr.SeverityText(); text != "" {
 		attrs.PutStr(sw.LevelAttribute, text)

@@ -26,13 +26,21 @@ func (lp *logsProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Lo
 		for j := range sls.Len() {
 			lrs := sls.At(j).LogRecords()
 			for k := range lrs.Len() {
-				switch st.parseRecord(lrs.At(k)) {
+				lr := lrs.At(k)
+				outcome := st.parseRecord(lr)
+				switch outcome {
 				case parsed:
 					st.c.parsed++
 				case notJSON:
 					st.c.notJSON++
 				case malformed:
 					st.c.malformed++
+				}
+				if outcome != parsed && lp.parser.skywalking {
+					// SkyWalking correlates only through attributes and keeps
+					// only string bodies: a plain line needs them as much as
+					// a parsed one.
+					shapeForSkyWalking(lr, lp.parser.cfg.SkyWalking)
 				}
 			}
 		}

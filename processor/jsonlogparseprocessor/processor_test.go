@@ -6,10 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/golden"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
@@ -121,4 +123,61 @@ func TestGolden(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestConcurrentBatches runs batches through one processor from several
+// goroutines (as receivers may): each result must equal the golden, which
+// under -race also proves the pooled scratch state is never shared.
+func TestConcurrentBatches(t *testing.T) {
+	input := corpusLogs(t, filepath.Join("testdata", "corpus", "pino.txt"))
+	want, err := golden.ReadLogs(filepath.Join("testdata", "golden", "default", "pino.yaml"))
+	require.NoError(t, err)
+	sink := new(consumertest.LogsSink)
+	p, err := NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), defaultConfig(), sink)
+	require.NoError(t, err)
+	require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
+	const workers, batches = 4, 25
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range batches {
+				ld := plog.NewLogs()
+				input.CopyTo(ld)
+				assert.NoError(t, p.ConsumeLogs(context.Background(), ld))
+			}
+		})
+	}
+	wg.Wait()
+	require.NoError(t, p.Shutdown(context.Background()))
+	require.Len(t, sink.AllLogs(), workers*batches)
+	for _, got := range sink.AllLogs() {
+		require.NoError(t, plogtest.CompareLogs(want, got))
+	}
+}
+
+// In SkyWalking mode a line that is not JSON (a print(), a stack trace) still
+// gets the correlation attributes and a string body: SkyWalking reads neither
+// the record's trace id nor a map body.
+func TestSkyWalkingShapesUnparsedRecords(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.SkyWalking.Enabled = true
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	plain := lrs.AppendEmpty()
+	plain.Body().SetStr("Traceback (most recent call last):")
+	plain.SetTraceID(pcommon.TraceID{0xab, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})
+	plain.SetSpanID(pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, 0xcd})
+	plain.SetSeverityNumber(plog.SeverityNumberError)
+	mapBody := lrs.AppendEmpty()
+	mapBody.Body().SetEmptyMap().PutStr("k", "v")
+
+	out, _ := runProcessor(t, cfg, ld)
+	got := out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	attrs := got.At(0).Attributes().AsRaw()
+	assert.Equal(t, "ab0102030405060708090a0b0c0d0e0f", attrs["trace_id"])
+	assert.Equal(t, "01020304050607cd", attrs["span_id"])
+	assert.Equal(t, "ERROR", attrs["level"])
+	assert.Equal(t, "Traceback (most recent call last):", got.At(0).Body().Str())
+	assert.Equal(t, pcommon.ValueTypeStr, got.At(1).Body().Type())
+	assert.JSONEq(t, `{"k":"v"}`, got.At(1).Body().Str())
 }

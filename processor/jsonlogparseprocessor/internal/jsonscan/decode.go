@@ -2,6 +2,7 @@ package jsonscan // import "github.com/lambda-o11y/otelcol-lambda/processor/json
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -13,7 +14,15 @@ import (
 // quotes of a string that Scan accepted) to dst, with encoding/json's rules:
 // invalid UTF-8 bytes and unpaired surrogates become U+FFFD.
 func Unquote(dst []byte, q string) []byte {
+	dst = slices.Grow(dst, len(q))
 	for r := 0; r < len(q); {
+		// Copy the run of bytes that need no decoding in one go.
+		start := r
+		r = skipPlain(q, r)
+		dst = append(dst, q[start:r]...)
+		if r >= len(q) {
+			break
+		}
 		c := q[r]
 		switch {
 		case c == '\\':
@@ -46,9 +55,6 @@ func Unquote(dst []byte, q string) []byte {
 			default: // '"', '\\', '/'
 				dst = append(dst, q[r])
 			}
-			r++
-		case c < utf8.RuneSelf:
-			dst = append(dst, c)
 			r++
 		default:
 			rr, size := utf8.DecodeRuneInString(q[r:])

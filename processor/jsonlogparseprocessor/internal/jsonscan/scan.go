@@ -237,14 +237,41 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// skipPlain returns the offset of the first byte at or after j that is not
+// plain, testing eight bytes at a time (SWAR): long messages and stack traces
+// are mostly plain text.
+func skipPlain(s string, j int) int {
+	for ; j+8 <= len(s); j += 8 {
+		b := s[j : j+8] // a fixed-length window lets the compiler use one 8-byte load
+		x := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+		if hasByteBelow(x, 0x20)|hasZeroByte(x^(ones*'"'))|hasZeroByte(x^(ones*'\\'))|x&highs != 0 {
+			break
+		}
+	}
+	for j < len(s) && plain[s[j]] {
+		j++
+	}
+	return j
+}
+
+// hasZeroByte is non-zero when some byte of x is 0.
+func hasZeroByte(x uint64) uint64 { return (x - ones) &^ x & highs }
+
+// hasByteBelow is non-zero when some byte of x is below n (n <= 128).
+func hasByteBelow(x uint64, n uint64) uint64 { return (x - ones*n) &^ x & highs }
+
 // scanString validates the string starting with the quote at i and returns
 // the offset after its closing quote and whether it needs Unquote.
 func scanString(s string, i int) (int, bool, error) {
 	raw := false
 	for j := i + 1; j < len(s); j++ {
-		for j < len(s) && plain[s[j]] {
-			j++
-		}
+		j = skipPlain(s, j)
 		if j >= len(s) {
 			break
 		}

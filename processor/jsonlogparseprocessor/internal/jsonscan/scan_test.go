@@ -93,3 +93,23 @@ func FuzzScan(f *testing.F) {
 		}
 	})
 }
+
+// TestSpecialBytesAtEveryOffset covers the eight-bytes-at-a-time path of
+// string scanning: a special byte at each offset of a long plain run.
+func TestSpecialBytesAtEveryOffset(t *testing.T) {
+	plainRun := strings.Repeat("abcdefgh", 4)
+	for pos := 0; pos <= len(plainRun); pos++ {
+		for _, special := range []string{`"`, `\n`, `\u00e9`, `\`, "\x01", "\x1f", "\x7f", "\x80", "é", " "} {
+			in := `"` + plainRun[:pos] + special + plainRun[pos:] + `"`
+			var sc Scanner
+			err := sc.Scan(in)
+			require.Equal(t, json.Valid([]byte(in)), err == nil, "%q", in)
+			if err != nil {
+				continue
+			}
+			var want string
+			require.NoError(t, json.Unmarshal([]byte(in), &want))
+			require.Equal(t, want, string(Unquote(nil, in[1:len(in)-1])), "%q", in)
+		}
+	}
+}
