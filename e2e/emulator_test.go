@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"sync"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu"
+	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu/lambdaemutest"
 	"github.com/lambda-o11y/otelcol-lambda/internal/samplefunction"
 )
 
@@ -93,7 +93,7 @@ func TestWholeBinaryOnEmulator(t *testing.T) {
 	require.NoError(t, err)
 	defer emu.Close()
 
-	var out bytes.Buffer
+	var out lambdaemutest.Output
 	proc, err := emu.StartExtension(bin, lambdaemu.ProcessOptions{
 		Args: []string{
 			"--config=file:" + repoFile("collector-config.yaml"),
@@ -102,7 +102,7 @@ func TestWholeBinaryOnEmulator(t *testing.T) {
 			"--config=yaml:receivers::otlp::protocols::grpc::endpoint: " + freeAddr(t),
 		},
 		Env:    []string{"OTELCOL_LAMBDA_OTLP_ENDPOINT=" + be.endpoint},
-		Output: &lockedWriter{w: &out},
+		Output: &out,
 		Freeze: true,
 	})
 	require.NoError(t, err)
@@ -139,15 +139,4 @@ func TestWholeBinaryOnEmulator(t *testing.T) {
 	assert.Equal(t, int64(len(payloads)), invocations)
 	assert.NoError(t, proc.ExitErr(), "clean exit; output:\n%s", out.String())
 	assert.NotContains(t, out.String(), "panic")
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu"
+	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu/lambdaemutest"
 )
 
 // loopbackConfig writes the shipped collector config with its listeners moved
@@ -65,8 +65,7 @@ func TestWholeBinaryUnderAWSRuntimeEmulator(t *testing.T) {
 
 	be := startBackend(t)
 	otlpHTTP := freeAddr(t)
-	var output lockedWriter
-	output.w = &bytes.Buffer{}
+	var output lambdaemutest.Output
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	rie, err := lambdaemu.StartRIE(ctx, lambdaemu.RIEConfig{
@@ -90,13 +89,13 @@ func TestWholeBinaryUnderAWSRuntimeEmulator(t *testing.T) {
 		header := fmt.Sprintf("Root=1-6745d00%d-00000000000000000000000%d;Parent=00000000000000a%d;Sampled=1", i, i, i)
 		traces[fmt.Sprintf("6745d00%d00000000000000000000000%d", i, i)] = true
 		status, body, err := rie.Invoke(ctx, []byte(p), header)
-		require.NoError(t, err, "invoke %d\n%s", i, output.w.String())
-		require.Equal(t, 200, status, "invoke %d: %s\n%s", i, body, output.w.String())
+		require.NoError(t, err, "invoke %d\n%s", i, output.String())
+		require.Equal(t, 200, status, "invoke %d: %s\n%s", i, body, output.String())
 	}
 	start := time.Now()
-	require.NoError(t, rie.Shutdown(ctx), output.w.String())
-	assert.Less(t, time.Since(start), 5*time.Second, "RIE gives extensions 2 s to stop after SHUTDOWN; it had to kill ours:\n%s", output.w.String())
-	assert.NotContains(t, output.w.String(), "panic")
+	require.NoError(t, rie.Shutdown(ctx), output.String())
+	assert.Less(t, time.Since(start), 5*time.Second, "RIE gives extensions 2 s to stop after SHUTDOWN; it had to kill ours:\n%s", output.String())
+	assert.NotContains(t, output.String(), "panic")
 
 	// Every invocation: one server span with the X-Ray trace id, the
 	// function's own span in the same trace, and its log lines carrying it.
@@ -108,7 +107,7 @@ func TestWholeBinaryUnderAWSRuntimeEmulator(t *testing.T) {
 		assert.Equal(t, map[string]bool{tr: true}, s.logTraces[id], "log lines of %s", id)
 		assert.Equal(t, 2, s.logLines[id], "log lines of %s", id)
 	}
-	assert.Equal(t, traces, serverTraces, "one server span per invocation, with the caller's trace id\n%s", output.w.String())
+	assert.Equal(t, traces, serverTraces, "one server span per invocation, with the caller's trace id\n%s", output.String())
 	invocations, ok := be.lastSum("faas.invocations")
 	require.True(t, ok, "faas.invocations exported")
 	assert.Equal(t, int64(len(payloads)), invocations)

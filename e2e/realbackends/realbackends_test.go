@@ -1,40 +1,23 @@
 package realbackends
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu/lambdaemutest"
 )
 
 func repoRoot() string {
 	_, here, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(here), "..", "..")
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestRealBackends: the example ML function and the extension under the
@@ -48,7 +31,7 @@ func TestRealBackends(t *testing.T) {
 	repo := repoRoot()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	var out syncBuffer
+	var out lambdaemutest.Output
 	be, err := Start(ctx, repo, t.TempDir(), &out)
 	require.NoError(t, err, out.String())
 	t.Cleanup(func() { assert.NoError(t, be.Stop()) })

@@ -33,11 +33,12 @@ var Plan = []struct{ Name, Payload string }{
 	{"slow", `{"text":"The plot is boring and the acting is mediocre. Avoid it.","repeat":200000}`},
 	{"failing", `{"text":""}`},
 	{"normal", `{"text":"Great value, works perfectly, would buy again."}`},
-	{"timeout", `{"text":"Waiting on a hung dependency.","dependency_ms":5000}`},
+	{"timeout", `{"text":"Waiting on a hung dependency.","dependency_ms":10000}`},
 }
 
-// FunctionTimeout is the example function's timeout in the run.
-const FunctionTimeout = 2 * time.Second
+// FunctionTimeout is the example function's timeout in the run: well above the
+// slow invocation even on a loaded machine, below the hung dependency.
+const FunctionTimeout = 6 * time.Second
 
 // BuildFunction compiles examples/sentiment-function as a Lambda bootstrap.
 func BuildFunction(ctx context.Context, repo, dir string) (string, error) {

@@ -1,14 +1,12 @@
 package lambdaemu
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,24 +15,6 @@ import (
 
 	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu/lambdaemutest"
 )
-
-// syncBuffer is a bytes.Buffer safe for the RIE output goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestRIEProxy(t *testing.T) {
 	if testing.Short() {
@@ -61,7 +41,7 @@ func TestRIEProxy(t *testing.T) {
 	ext := buildTestBinary(t, "testextension", dir, "rie-test-ext")
 	bootstrap := buildTestBinary(t, "testfunction", dir, "testfunction")
 	outPath := filepath.Join(dir, "out.jsonl")
-	var output syncBuffer
+	var output lambdaemutest.Output
 	r, err := StartRIE(ctx, RIEConfig{
 		Binary: rie, Bootstrap: bootstrap, Extensions: []string{ext},
 		Function: Config{FunctionName: "rie-fn", Timeout: 5 * time.Second},
