@@ -105,15 +105,18 @@ func (c *Config) Validate() error {
 	if c.MetricsTemporality != "cumulative" && c.MetricsTemporality != "delta" {
 		errs = append(errs, fmt.Errorf("metrics_temporality: %q is not cumulative or delta", c.MetricsTemporality))
 	}
-	for name, d := range map[string]time.Duration{
-		"flush.runtime_done_grace": c.Flush.RuntimeDoneGrace,
-		"flush.max_wait":           c.Flush.MaxWait,
-		"flush.timeout":            c.Flush.Timeout,
-		"shutdown.report_wait":     c.Shutdown.ReportWait,
-		"shutdown.margin":          c.Shutdown.Margin,
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"flush.runtime_done_grace", c.Flush.RuntimeDoneGrace},
+		{"flush.max_wait", c.Flush.MaxWait},
+		{"flush.timeout", c.Flush.Timeout},
+		{"shutdown.report_wait", c.Shutdown.ReportWait},
+		{"shutdown.margin", c.Shutdown.Margin},
 	} {
-		if d < 0 {
-			errs = append(errs, fmt.Errorf("%s: must not be negative, got %s", name, d))
+		if f.d < 0 {
+			errs = append(errs, fmt.Errorf("%s: must not be negative, got %s", f.name, f.d))
 		}
 	}
 	if c.Flush.MaxWait == 0 || c.Flush.Timeout == 0 {
