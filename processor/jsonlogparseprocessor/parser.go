@@ -224,7 +224,10 @@ func (st *state) parseRecord(lr plog.LogRecord) outcome {
 		lr.SetSeverityNumber(severityFromText(prefix.level))
 		ts, _ := parseTimeText(prefix.time)
 		lr.SetTimestamp(ts)
-		lr.Attributes().PutStr(invocationIDAttribute, prefix.requestID)
+		// Size the map for the JSON members too, so it is allocated once.
+		attrs := lr.Attributes()
+		attrs.EnsureCapacity(attrs.Len() + 1 + int(st.sc.Tokens[0].Count))
+		attrs.PutStr(invocationIDAttribute, prefix.requestID)
 	}
 	body := st.pick(0, p.sevBase, func(int32) bool { return true })
 	st.pick(p.sevBase, p.timeBase, func(ti int32) bool { return st.applySeverity(lr, ti) })

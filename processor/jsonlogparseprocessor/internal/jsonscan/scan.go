@@ -18,6 +18,7 @@ package jsonscan // import "github.com/lambda-o11y/otelcol-lambda/processor/json
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 )
 
 // Kind is the JSON type of a token.
@@ -250,8 +251,11 @@ func skipPlain(s string, j int) int {
 		b := s[j : j+8] // a fixed-length window lets the compiler use one 8-byte load
 		x := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
 			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
-		if hasByteBelow(x, 0x20)|hasZeroByte(x^(ones*'"'))|hasZeroByte(x^(ones*'\\'))|x&highs != 0 {
-			break
+		// The lowest set bit of each mask marks exactly the first byte it
+		// tests for (borrows only spoil the bits above it), so the first
+		// byte that is not plain is found without a byte loop.
+		if m := hasByteBelow(x, 0x20) | hasZeroByte(x^(ones*'"')) | hasZeroByte(x^(ones*'\\')) | x&highs; m != 0 {
+			return j + bits.TrailingZeros64(m)/8
 		}
 	}
 	for j < len(s) && plain[s[j]] {

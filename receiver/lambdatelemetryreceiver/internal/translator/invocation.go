@@ -21,7 +21,7 @@ type invocation struct {
 	// callerParent is the Parent of the header in platform events'
 	// tracing.value, which can differ from the INVOKE event's.
 	callerParent pcommon.SpanID
-	version   string
+	version      string
 
 	coldStart   bool
 	startTime   time.Time
