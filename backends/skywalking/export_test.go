@@ -45,7 +45,7 @@ const plainLine = "loading model weights"
 // OAP, and returns what reached it and the invocations' results.
 func runPreset(t *testing.T, functionName, otelServiceName string, format lambdaemu.LogFormat) (received, []lambdaemu.InvokeResult) {
 	t.Helper()
-	oap := startFakeOAP(t)
+	oap := startOAPStandIn(t)
 	t.Setenv("SW_OAP_ADDRESS", oap.addr)
 
 	emu, err := lambdaemu.Start(lambdaemu.Config{

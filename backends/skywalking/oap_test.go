@@ -3,49 +3,52 @@ package skywalking
 import (
 	"context"
 	"net"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric"
-	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
-	"google.golang.org/grpc"
+	"go.opentelemetry.io/collector/receiver/otlpreceiver"
+	"go.opentelemetry.io/collector/receiver/receivertest"
 )
 
-// fakeOAP stands where the OAP's core gRPC port would: it serves the three
-// OTLP export services and keeps every request as it arrived on the wire
-// (pdata keeps repeated attribute keys as they were sent).
-type fakeOAP struct {
-	addr string
-	srv  *grpc.Server
-
-	mu      sync.Mutex
-	logs    []plog.Logs
-	metrics []pmetric.Metrics
-	traces  []ptrace.Traces
+// oapStandIn stands where the OAP's core gRPC port (11800) would be: the
+// stock OTLP receiver, gRPC only, keeping every export as it arrived (pdata
+// keeps repeated attribute keys as they were sent).
+type oapStandIn struct {
+	addr    string
+	logs    consumertest.LogsSink
+	metrics consumertest.MetricsSink
+	traces  consumertest.TracesSink
 }
 
-func startFakeOAP(t *testing.T) *fakeOAP {
+func startOAPStandIn(t *testing.T) *oapStandIn {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	o := &fakeOAP{addr: ln.Addr().String(), srv: grpc.NewServer()}
-	plogotlp.RegisterGRPCServer(o.srv, &logsService{o: o})
-	pmetricotlp.RegisterGRPCServer(o.srv, &metricsService{o: o})
-	ptraceotlp.RegisterGRPCServer(o.srv, &tracesService{o: o})
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		_ = o.srv.Serve(ln)
-	}()
-	t.Cleanup(func() {
-		o.srv.Stop()
-		<-served
-	})
+	o := &oapStandIn{addr: ln.Addr().String()}
+	require.NoError(t, ln.Close())
+
+	f := otlpreceiver.NewFactory()
+	cfg := f.CreateDefaultConfig().(*otlpreceiver.Config)
+	cfg.Protocols.GRPC.GetOrInsertDefault().NetAddr.Endpoint = o.addr
+	cfg.Protocols.HTTP = configoptional.None[otlpreceiver.HTTPConfig]()
+	set := receivertest.NewNopSettings(f.Type())
+	lr, err := f.CreateLogs(context.Background(), set, cfg, &o.logs)
+	require.NoError(t, err)
+	mr, err := f.CreateMetrics(context.Background(), set, cfg, &o.metrics)
+	require.NoError(t, err)
+	tr, err := f.CreateTraces(context.Background(), set, cfg, &o.traces)
+	require.NoError(t, err)
+	for _, c := range []component.Component{lr, mr, tr} {
+		require.NoError(t, c.Start(context.Background(), componenttest.NewNopHost()))
+		t.Cleanup(func() { require.NoError(t, c.Shutdown(context.Background())) })
+	}
 	return o
 }
 
@@ -55,44 +58,7 @@ type received struct {
 	traces  []ptrace.Traces
 }
 
-func (o *fakeOAP) received() received {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return received{logs: o.logs, metrics: o.metrics, traces: o.traces}
+func (o *oapStandIn) received() received {
+	return received{logs: o.logs.AllLogs(), metrics: o.metrics.AllMetrics(), traces: o.traces.AllTraces()}
 }
 
-type logsService struct {
-	plogotlp.UnimplementedGRPCServer
-	o *fakeOAP
-}
-
-func (s *logsService) Export(_ context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
-	s.o.mu.Lock()
-	defer s.o.mu.Unlock()
-	s.o.logs = append(s.o.logs, req.Logs())
-	return plogotlp.NewExportResponse(), nil
-}
-
-type metricsService struct {
-	pmetricotlp.UnimplementedGRPCServer
-	o *fakeOAP
-}
-
-func (s *metricsService) Export(_ context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
-	s.o.mu.Lock()
-	defer s.o.mu.Unlock()
-	s.o.metrics = append(s.o.metrics, req.Metrics())
-	return pmetricotlp.NewExportResponse(), nil
-}
-
-type tracesService struct {
-	ptraceotlp.UnimplementedGRPCServer
-	o *fakeOAP
-}
-
-func (s *tracesService) Export(_ context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
-	s.o.mu.Lock()
-	defer s.o.mu.Unlock()
-	s.o.traces = append(s.o.traces, req.Traces())
-	return ptraceotlp.NewExportResponse(), nil
-}
