@@ -2,6 +2,7 @@ package jsonlogparseprocessor // import "github.com/lambda-o11y/otelcol-lambda/p
 
 import (
 	"encoding/hex"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -41,6 +42,8 @@ type parser struct {
 	hasPrefixes                  bool
 	sevBase, timeBase, traceBase int
 	nSlots                       int
+	// notFound is found's reset value: every slot -1.
+	notFound                     []int32
 	maxDepth, maxAttrs, maxValue int
 	flatten, skywalking          bool
 	pool                         sync.Pool
@@ -90,6 +93,7 @@ func newParser(cfg *Config) *parser {
 		add(c.Flags)
 	}
 	p.fields = newFieldTable(entries)
+	p.notFound = slices.Repeat([]int32{-1}, p.nSlots)
 	p.pool.New = func() any { return &state{p: p, found: make([]int32, p.nSlots)} }
 	return p
 }
@@ -100,6 +104,10 @@ func newParser(cfg *Config) *parser {
 type fieldTable struct {
 	mask    uint32
 	entries []fieldEntry
+	// shapes has bit min(len, 63) of shapes[c] set when some key starts
+	// with c and has that length: most keys of a line fail this test and
+	// never touch the entries.
+	shapes [256]uint64
 }
 
 type fieldEntry struct {
@@ -120,6 +128,7 @@ func newFieldTable(entries map[string]*fieldEntry) fieldTable {
 			i = (i + 1) & t.mask
 		}
 		t.entries[i] = *e
+		t.shapes[e.key[0]] |= shapeBit(e.key)
 	}
 	return t
 }
@@ -129,8 +138,10 @@ func fieldHash(k string) uint32 {
 	return uint32(n)*0x9e3779b1 ^ uint32(k[0])*0x85ebca6b ^ uint32(k[n-1])*0xc2b2ae35 ^ uint32(k[n/2])*0x27d4eb2f
 }
 
+func shapeBit(k string) uint64 { return 1 << min(len(k), 63) }
+
 func (t *fieldTable) lookup(k string) *fieldEntry {
-	if k == "" {
+	if k == "" || t.shapes[k[0]]&shapeBit(k) == 0 {
 		return nil
 	}
 	for i := fieldHash(k) & t.mask; ; i = (i + 1) & t.mask {
@@ -161,6 +172,9 @@ type state struct {
 	key   []byte
 	found []int32
 	skip  []int32
+	// consumed marks the tokens in skip, so skipped answers in O(1) for
+	// the scalar members that make up most of a line.
+	consumed []bool
 	// budget is the number of attributes this line may still add; -1 is unlimited.
 	budget int
 	c      counts
@@ -211,9 +225,13 @@ func (st *state) parseRecord(lr plog.LogRecord) outcome {
 	}
 	st.src = text
 	st.skip = st.skip[:0]
-	for i := range st.found {
-		st.found[i] = -1
+	if n := len(st.sc.Tokens); cap(st.consumed) < n {
+		st.consumed = make([]bool, n)
+	} else {
+		st.consumed = st.consumed[:n]
+		clear(st.consumed)
 	}
+	copy(st.found, p.notFound)
 	st.index(0, "")
 
 	if p.cfg.SourceAttribute != "" {
@@ -280,7 +298,7 @@ func (st *state) index(obj int32, path string) {
 		}
 		for _, slot := range e.slots {
 			if prev := st.found[slot]; prev >= 0 {
-				st.skip = append(st.skip, prev)
+				st.consume(prev)
 			}
 			st.found[slot] = ci
 		}
@@ -295,7 +313,7 @@ func (st *state) index(obj int32, path string) {
 func (st *state) pick(from, to int, apply func(int32) bool) int32 {
 	for _, ti := range st.found[from:to] {
 		if ti >= 0 && apply(ti) {
-			st.skip = append(st.skip, ti)
+			st.consume(ti)
 			return ti
 		}
 	}
@@ -362,14 +380,14 @@ func (st *state) applyTraceContext(lr plog.LogRecord) {
 			continue
 		}
 		lr.SetTraceID(tv.traceID)
-		st.skip = append(st.skip, tiTrace)
+		st.consume(tiTrace)
 		switch {
 		case tv.hasSpan:
 			lr.SetSpanID(tv.spanID)
 		case tiSpan >= 0:
 			if id, ok := parseSpanID(st.strOf(tiSpan)); ok {
 				lr.SetSpanID(id)
-				st.skip = append(st.skip, tiSpan)
+				st.consume(tiSpan)
 			} else {
 				st.c.invalidIDs++
 			}
@@ -380,7 +398,7 @@ func (st *state) applyTraceContext(lr plog.LogRecord) {
 		case tiFlags >= 0:
 			if f, ok := st.flags(tiFlags); ok {
 				lr.SetFlags(plog.LogRecordFlags(f))
-				st.skip = append(st.skip, tiFlags)
+				st.consume(tiFlags)
 			} else {
 				st.c.invalidIDs++
 			}
@@ -494,10 +512,14 @@ func (st *state) flattenMembers(m pcommon.Map, obj int32, prefixLen int) {
 	}
 }
 
-// putValue is setValue for a map member; strings and numbers take the Put*
-// shortcuts, which skip creating and then replacing an empty value.
+// putValue is setValue for a map member; it takes the Put* shortcuts, which
+// skip creating and then replacing an empty value.
 func (st *state) putValue(m pcommon.Map, key string, ti int32) {
-	switch st.sc.Tokens[ti].Kind {
+	switch t := &st.sc.Tokens[ti]; t.Kind {
+	case jsonscan.Null:
+		m.PutEmpty(key)
+	case jsonscan.True, jsonscan.False:
+		m.PutBool(key, t.Kind == jsonscan.True)
 	case jsonscan.String:
 		m.PutStr(key, st.limit(st.str(ti)))
 	case jsonscan.Number:
@@ -509,13 +531,22 @@ func (st *state) putValue(m pcommon.Map, key string, ti int32) {
 		default:
 			m.PutStr(key, text)
 		}
-	default:
-		st.setValue(m.PutEmpty(key), ti)
+	case jsonscan.Object:
+		if st.keepAsText(t) {
+			m.PutStr(key, st.limit(st.raw(ti)))
+			return
+		}
+		st.putMembers(m.PutEmptyMap(key), ti)
+	case jsonscan.Array:
+		if st.keepAsText(t) {
+			m.PutStr(key, st.limit(st.raw(ti)))
+			return
+		}
+		st.appendElements(m.PutEmptySlice(key), ti)
 	}
 }
 
-// setValue stores token ti in v. Containers deeper than limits::max_depth,
-// and all containers in SkyWalking mode, are kept as their JSON text.
+// setValue stores token ti in v.
 func (st *state) setValue(v pcommon.Value, ti int32) {
 	t := &st.sc.Tokens[ti]
 	switch t.Kind {
@@ -537,22 +568,33 @@ func (st *state) setValue(v pcommon.Value, ti int32) {
 	case jsonscan.String:
 		v.SetStr(st.limit(st.str(ti)))
 	case jsonscan.Object:
-		if st.p.skywalking || st.tooDeep(t) {
+		if st.keepAsText(t) {
 			v.SetStr(st.limit(st.raw(ti)))
 			return
 		}
 		st.putMembers(v.SetEmptyMap(), ti)
 	case jsonscan.Array:
-		if st.p.skywalking || st.tooDeep(t) {
+		if st.keepAsText(t) {
 			v.SetStr(st.limit(st.raw(ti)))
 			return
 		}
-		s := v.SetEmptySlice()
-		s.EnsureCapacity(int(t.Count))
-		for ci, n := ti+1, int32(0); n < t.Count; ci, n = st.sc.Tokens[ci].Next, n+1 {
-			st.setValue(s.AppendEmpty(), ci)
-		}
+		st.appendElements(v.SetEmptySlice(), ti)
 	}
+}
+
+// appendElements adds the array's elements to s.
+func (st *state) appendElements(s pcommon.Slice, arr int32) {
+	t := &st.sc.Tokens[arr]
+	s.EnsureCapacity(int(t.Count))
+	for ci, n := arr+1, int32(0); n < t.Count; ci, n = st.sc.Tokens[ci].Next, n+1 {
+		st.setValue(s.AppendEmpty(), ci)
+	}
+}
+
+// keepAsText reports that a container is kept as its JSON text: deeper than
+// limits::max_depth, or any container in SkyWalking mode.
+func (st *state) keepAsText(t *jsonscan.Token) bool {
+	return st.p.skywalking || st.tooDeep(t)
 }
 
 // tooDeep reports whether a container would nest attribute maps deeper than
@@ -577,15 +619,18 @@ func (st *state) takeBudget() bool {
 // duplicate), or is an object that only held consumed members, such as the
 // {"trace":{"id":...}} left after taking trace.id.
 func (st *state) skipped(ti int32) bool {
+	if st.consumed[ti] {
+		return true
+	}
 	t := &st.sc.Tokens[ti]
+	if t.Kind != jsonscan.Object {
+		return false
+	}
 	holds := false
 	for _, s := range st.skip {
-		if s == ti {
-			return true
-		}
 		holds = holds || s > ti && s < t.Next
 	}
-	if !holds || t.Kind != jsonscan.Object {
+	if !holds {
 		return false
 	}
 	for ci, n := ti+1, int32(0); n < t.Count; ci, n = st.sc.Tokens[ci].Next, n+1 {
@@ -594,6 +639,13 @@ func (st *state) skipped(ti int32) bool {
 		}
 	}
 	return true
+}
+
+// consume marks token ti as taken by a role (or shadowed), so it is not
+// also added as an attribute.
+func (st *state) consume(ti int32) {
+	st.skip = append(st.skip, ti)
+	st.consumed[ti] = true
 }
 
 // limit truncates s to limits::max_value_bytes at a UTF-8 boundary.
@@ -627,7 +679,10 @@ func (st *state) raw(ti int32) string {
 // string has escapes or non-ASCII bytes that need checking.
 func (st *state) str(ti int32) string {
 	t := &st.sc.Tokens[ti]
-	return st.decode(st.src[t.Start:t.End], t.Raw)
+	if !t.Raw {
+		return st.src[t.Start:t.End]
+	}
+	return st.decode(st.src[t.Start:t.End])
 }
 
 // strOf is str for string tokens and "" for anything else.
@@ -640,7 +695,10 @@ func (st *state) strOf(ti int32) string {
 
 func (st *state) keyOf(ti int32) string {
 	t := &st.sc.Tokens[ti]
-	return st.decode(st.src[t.KeyStart:t.KeyEnd], t.KeyRaw)
+	if !t.KeyRaw {
+		return st.src[t.KeyStart:t.KeyEnd]
+	}
+	return st.decode(st.src[t.KeyStart:t.KeyEnd])
 }
 
 func (st *state) appendKey(dst []byte, ti int32) []byte {
@@ -652,8 +710,10 @@ func (st *state) appendKey(dst []byte, ti int32) []byte {
 	return jsonscan.Unquote(dst, q)
 }
 
-func (st *state) decode(q string, raw bool) string {
-	if !raw || isPlainUTF8(q) {
+// decode is the slow path of str and keyOf, for strings the scanner marked
+// as having escapes or non-ASCII bytes.
+func (st *state) decode(q string) string {
+	if isPlainUTF8(q) {
 		return q
 	}
 	st.buf = jsonscan.Unquote(st.buf[:0], q)

@@ -1,8 +1,6 @@
 package jsonlogparseprocessor // import "github.com/lambda-o11y/otelcol-lambda/processor/jsonlogparseprocessor"
 
 import (
-	"strings"
-
 	"go.opentelemetry.io/collector/pdata/plog"
 )
 
@@ -14,42 +12,41 @@ const (
 	schemeOTel   = "otel"   // OpenTelemetry severity numbers 1..24
 )
 
-// levelWords maps the level words of Python logging, pino, zap, slog, logrus,
-// Serilog, log4j/Powertools and syslog, in lower, UPPER and Title case so the
-// usual spellings need one lookup; severityFromText folds any other case.
-var levelWords = withCases(map[string]plog.SeverityNumber{
-	"trace": plog.SeverityNumberTrace, "verbose": plog.SeverityNumberTrace, "vrb": plog.SeverityNumberTrace,
-	"debug": plog.SeverityNumberDebug, "dbg": plog.SeverityNumberDebug,
-	"info": plog.SeverityNumberInfo, "information": plog.SeverityNumberInfo, "informational": plog.SeverityNumberInfo, "inf": plog.SeverityNumberInfo,
-	"notice": plog.SeverityNumberInfo2,
-	"warn":   plog.SeverityNumberWarn, "warning": plog.SeverityNumberWarn, "wrn": plog.SeverityNumberWarn,
-	"error": plog.SeverityNumberError, "err": plog.SeverityNumberError, "eror": plog.SeverityNumberError,
-	"dpanic": plog.SeverityNumberError2,
-	"panic":  plog.SeverityNumberFatal2,
-	"fatal":  plog.SeverityNumberFatal, "critical": plog.SeverityNumberFatal, "crit": plog.SeverityNumberFatal2, "ftl": plog.SeverityNumberFatal,
-	"alert": plog.SeverityNumberFatal3, "emerg": plog.SeverityNumberFatal4, "emergency": plog.SeverityNumberFatal4,
-})
-
-func withCases(words map[string]plog.SeverityNumber) map[string]plog.SeverityNumber {
-	out := make(map[string]plog.SeverityNumber, 3*len(words))
-	for w, n := range words {
-		out[w] = n
-		out[strings.ToUpper(w)] = n
-		out[strings.ToUpper(w[:1])+w[1:]] = n
-	}
-	return out
-}
-
-// severityFromText maps a level word; unknown words map to Unspecified.
+// severityFromText maps the level words of Python logging, pino, zap, slog,
+// logrus, Serilog, log4j/Powertools and syslog, in any ASCII case; unknown
+// words map to Unspecified. A switch on the folded word beats a map lookup.
 func severityFromText(s string) plog.SeverityNumber {
-	if n, ok := levelWords[s]; ok {
-		return n
-	}
 	if len(s) > len("informational") {
 		return plog.SeverityNumberUnspecified
 	}
 	var b [16]byte
-	return levelWords[string(lowerASCII(b[:0], s))]
+	switch string(lowerASCII(b[:0], s)) {
+	case "trace", "verbose", "vrb":
+		return plog.SeverityNumberTrace
+	case "debug", "dbg":
+		return plog.SeverityNumberDebug
+	case "info", "information", "informational", "inf":
+		return plog.SeverityNumberInfo
+	case "notice":
+		return plog.SeverityNumberInfo2
+	case "warn", "warning", "wrn":
+		return plog.SeverityNumberWarn
+	case "error", "err", "eror":
+		return plog.SeverityNumberError
+	case "dpanic":
+		return plog.SeverityNumberError2
+	case "panic":
+		return plog.SeverityNumberFatal2
+	case "fatal", "critical", "ftl":
+		return plog.SeverityNumberFatal
+	case "crit":
+		return plog.SeverityNumberFatal2
+	case "alert":
+		return plog.SeverityNumberFatal3
+	case "emerg", "emergency":
+		return plog.SeverityNumberFatal4
+	}
+	return plog.SeverityNumberUnspecified
 }
 
 func lowerASCII(dst []byte, s string) []byte {

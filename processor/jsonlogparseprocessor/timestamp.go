@@ -97,10 +97,11 @@ func daysIn(year, month int) int {
 func digits(s string) (int, bool) {
 	n := 0
 	for i := range len(s) {
-		if s[i] < '0' || s[i] > '9' {
+		d := s[i] - '0' // wraps above 9 for every byte that is not a digit
+		if d > 9 {
 			return 0, false
 		}
-		n = n*10 + int(s[i]-'0')
+		n = n*10 + int(d)
 	}
 	return n, true
 }

@@ -61,7 +61,14 @@ type Token struct {
 // concurrent use; pool it.
 type Scanner struct {
 	Tokens []Token
-	stack  []int32
+	stack  []frame
+}
+
+// frame is an open container: its token, and its member count and kind kept
+// here so the hot path does not reach back into Tokens for them.
+type frame struct {
+	tok, count int32
+	kind       Kind
 }
 
 // ErrSyntax is wrapped by every error Scan returns.
@@ -91,7 +98,7 @@ func (sc *Scanner) Scan(s string) error {
 		t := Token{Start: int32(i), KeyStart: keyStart, KeyEnd: keyEnd, KeyRaw: keyRaw, Depth: depth}
 		keyStart, keyEnd, keyRaw = 0, 0, false
 		if n := len(sc.stack); n > 0 {
-			sc.Tokens[sc.stack[n-1]].Count++
+			sc.stack[n-1].count++
 		}
 		c := s[i]
 		switch {
@@ -103,7 +110,7 @@ func (sc *Scanner) Scan(s string) error {
 			if c == '[' {
 				t.Kind = Array
 			}
-			sc.stack = append(sc.stack, int32(len(sc.Tokens)))
+			sc.stack = append(sc.stack, frame{tok: int32(len(sc.Tokens)), kind: t.Kind})
 			sc.Tokens = append(sc.Tokens, t)
 			i = skipWS(s, i+1)
 			if i < len(s) && (s[i] == '}' && c == '{' || s[i] == ']' && c == '[') {
@@ -169,7 +176,7 @@ func (sc *Scanner) Scan(s string) error {
 			if i >= len(s) {
 				return syntaxErr("unexpected end", i)
 			}
-			parent := sc.Tokens[sc.stack[n-1]].Kind
+			parent := sc.stack[n-1].kind
 			switch {
 			case s[i] == ',':
 				i = skipWS(s, i+1)
@@ -194,7 +201,9 @@ func (sc *Scanner) Scan(s string) error {
 // offset after it.
 func (sc *Scanner) close(i int) int {
 	n := len(sc.stack) - 1
-	t := &sc.Tokens[sc.stack[n]]
+	f := sc.stack[n]
+	t := &sc.Tokens[f.tok]
+	t.Count = f.count
 	t.End = int32(i + 1)
 	t.Next = int32(len(sc.Tokens))
 	sc.stack = sc.stack[:n]
@@ -251,10 +260,12 @@ func skipPlain(s string, j int) int {
 		b := s[j : j+8] // a fixed-length window lets the compiler use one 8-byte load
 		x := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
 			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
-		// The lowest set bit of each mask marks exactly the first byte it
-		// tests for (borrows only spoil the bits above it), so the first
-		// byte that is not plain is found without a byte loop.
-		if m := hasByteBelow(x, 0x20) | hasZeroByte(x^(ones*'"')) | hasZeroByte(x^(ones*'\\')) | x&highs; m != 0 {
+		// A byte's high bit ends up set when it is below 0x20 (the
+		// subtraction wraps), non-ASCII (its own high bit), or a quote or
+		// backslash (the xor zeroes it, so minus one wraps). Plain bytes
+		// borrow nothing, so the lowest set bit marks exactly the first byte
+		// that is not plain; bits above it may be spoilt by borrows.
+		if m := ((x - ones*0x20) | x | ((x ^ ones*'"') - ones) | ((x ^ ones*'\\') - ones)) & highs; m != 0 {
 			return j + bits.TrailingZeros64(m)/8
 		}
 	}
@@ -263,12 +274,6 @@ func skipPlain(s string, j int) int {
 	}
 	return j
 }
-
-// hasZeroByte is non-zero when some byte of x is 0.
-func hasZeroByte(x uint64) uint64 { return (x - ones) &^ x & highs }
-
-// hasByteBelow is non-zero when some byte of x is below n (n <= 128).
-func hasByteBelow(x uint64, n uint64) uint64 { return (x - ones*n) &^ x & highs }
 
 // scanString validates the string starting with the quote at i and returns
 // the offset after its closing quote and whether it needs Unquote.
