@@ -13,6 +13,7 @@ import (
 
 	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu"
 	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu/lambdaemutest"
+	"github.com/lambda-o11y/otelcol-lambda/internal/loopback"
 	"github.com/lambda-o11y/otelcol-lambda/internal/samplefunction"
 )
 
@@ -95,12 +96,7 @@ func TestWholeBinaryOnEmulator(t *testing.T) {
 
 	var out lambdaemutest.Output
 	proc, err := emu.StartExtension(bin, lambdaemu.ProcessOptions{
-		Args: []string{
-			"--config=file:" + repoFile("collector-config.yaml"),
-			"--config=yaml:receivers::lambdatelemetry::endpoint: 127.0.0.1:0",
-			"--config=yaml:receivers::otlp::protocols::http::endpoint: " + otlpHTTP,
-			"--config=yaml:receivers::otlp::protocols::grpc::endpoint: " + freeAddr(t),
-		},
+		Args:   loopback.CollectorArgs(repoFile("collector-config.yaml"), otlpHTTP, freeAddr(t)),
 		Env:    []string{"OTELCOL_LAMBDA_OTLP_ENDPOINT=" + be.endpoint},
 		Output: &out,
 		Freeze: true,

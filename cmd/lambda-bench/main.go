@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu"
+	"github.com/lambda-o11y/otelcol-lambda/internal/loopback"
 )
 
 func main() {
@@ -52,10 +53,10 @@ func main() {
 	for _, c := range []struct {
 		name string
 		path string
-		args func() []string
+		args func() ([]string, error)
 	}{
-		{"null extension (register + next only)", self, func() []string { return []string{"null-extension"} }},
-		{"otelcol-lambda", *ext, func() []string { return collectorArgs(*config) }},
+		{"null extension (register + next only)", self, func() ([]string, error) { return []string{"null-extension"}, nil }},
+		{"otelcol-lambda", *ext, func() ([]string, error) { return collectorArgs(*config) }},
 	} {
 		m, err := measure(c.path, c.args, *runs, *invocations)
 		if err != nil {
@@ -66,15 +67,17 @@ func main() {
 	}
 }
 
-// collectorArgs points the extension at loopback ports (sandbox.localdomain
-// does not resolve outside Lambda) and exports to a sink that accepts all.
-func collectorArgs(config string) []string {
-	return []string{
-		"--config=file:" + config,
-		"--config=yaml:receivers::lambdatelemetry::endpoint: 127.0.0.1:0",
-		"--config=yaml:receivers::otlp::protocols::http::endpoint: " + freeAddr(),
-		"--config=yaml:receivers::otlp::protocols::grpc::endpoint: " + freeAddr(),
+// collectorArgs points the extension's listeners at free loopback ports.
+func collectorArgs(config string) ([]string, error) {
+	otlpHTTP, err := loopback.FreeAddr()
+	if err != nil {
+		return nil, err
 	}
+	otlpGRPC, err := loopback.FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	return loopback.CollectorArgs(config, otlpHTTP, otlpGRPC), nil
 }
 
 type result struct {
@@ -96,7 +99,7 @@ func summarize(d []time.Duration) stat {
 	return stat{p50: d[len(d)/2], p90: d[len(d)*9/10]}
 }
 
-func measure(path string, args func() []string, runs, invocations int) (result, error) {
+func measure(path string, args func() ([]string, error), runs, invocations int) (result, error) {
 	sink, err := startSink()
 	if err != nil {
 		return result{}, err
@@ -105,7 +108,11 @@ func measure(path string, args func() []string, runs, invocations int) (result, 
 	var reg, ready, post []time.Duration
 	var rss []float64
 	for range runs {
-		r, err := coldStart(path, args(), sink.Addr().String(), invocations)
+		a, err := args()
+		if err != nil {
+			return result{}, err
+		}
+		r, err := coldStart(path, a, sink.Addr().String(), invocations)
 		if err != nil {
 			return result{}, err
 		}
@@ -217,15 +224,6 @@ func startSink() (net.Listener, error) {
 		}))
 	}()
 	return ln, nil
-}
-
-func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // nullExtension registers and loops on /event/next until SHUTDOWN: the floor

@@ -18,6 +18,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/lambda-o11y/otelcol-lambda/internal/loopback"
 )
 
 // Backends are the base URLs of a running set (backends/endpoints.env).
@@ -75,15 +77,11 @@ func readEnvFile(path string) (map[string]string, error) {
 // (one OTLP/HTTP exporter, an endpoint per signal) and its listeners at
 // loopback ports.
 func (b *Backends) CollectorArgs(config, otlpHTTP, otlpGRPC string) []string {
-	return []string{
-		"--config=file:" + config,
-		"--config=yaml:receivers::lambdatelemetry::endpoint: 127.0.0.1:0",
-		"--config=yaml:receivers::otlp::protocols::http::endpoint: " + otlpHTTP,
-		"--config=yaml:receivers::otlp::protocols::grpc::endpoint: " + otlpGRPC,
-		"--config=yaml:exporters::otlphttp::traces_endpoint: " + b.JaegerOTLP + "/v1/traces",
-		"--config=yaml:exporters::otlphttp::logs_endpoint: " + b.VictoriaLogs + "/insert/opentelemetry/v1/logs",
-		"--config=yaml:exporters::otlphttp::metrics_endpoint: " + b.VictoriaMetrics + "/opentelemetry/v1/metrics",
-	}
+	return append(loopback.CollectorArgs(config, otlpHTTP, otlpGRPC),
+		"--config=yaml:exporters::otlphttp::traces_endpoint: "+b.JaegerOTLP+"/v1/traces",
+		"--config=yaml:exporters::otlphttp::logs_endpoint: "+b.VictoriaLogs+"/insert/opentelemetry/v1/logs",
+		"--config=yaml:exporters::otlphttp::metrics_endpoint: "+b.VictoriaMetrics+"/opentelemetry/v1/metrics",
+	)
 }
 
 // Flush makes what the Victoria backends received searchable at once.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu"
+	"github.com/lambda-o11y/otelcol-lambda/internal/loopback"
 	"github.com/lambda-o11y/otelcol-lambda/internal/samplefunction"
 )
 
@@ -80,11 +80,11 @@ func run(ctx context.Context, b *Backends, extension, config, function string, o
 	if err != nil {
 		return nil, nil, err
 	}
-	otlpHTTP, err := freeAddr()
+	otlpHTTP, err := loopback.FreeAddr()
 	if err != nil {
 		return nil, emu, err
 	}
-	otlpGRPC, err := freeAddr()
+	otlpGRPC, err := loopback.FreeAddr()
 	if err != nil {
 		return nil, emu, err
 	}
@@ -125,15 +125,6 @@ func run(ctx context.Context, b *Backends, extension, config, function string, o
 		return invs, emu, fmt.Errorf("the extension exited with %w", err)
 	}
 	return invs, emu, nil
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 // Slowest returns the invocation that took longest among those that did not

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/lambda-o11y/otelcol-lambda/internal/loopback"
 )
 
 // RIEModule is the pinned Runtime Interface Emulator (needs Go >= 1.26.6).
@@ -110,16 +112,6 @@ type RIE struct {
 	closeOnce sync.Once
 }
 
-// freeLoopbackAddr picks a free port on 127.0.0.1 for RIE's listeners.
-func freeLoopbackAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // writeWrapper writes a bash script that points the real executable at the
@@ -168,11 +160,11 @@ func StartRIE(ctx context.Context, cfg RIEConfig) (_ *RIE, err error) {
 	if r.dir, err = os.MkdirTemp("", "lambdaemu-rie-"); err != nil {
 		return nil, err
 	}
-	runtimeAddr, err := freeLoopbackAddr()
+	runtimeAddr, err := loopback.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	invokeAddr, err := freeLoopbackAddr()
+	invokeAddr, err := loopback.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
