@@ -3,6 +3,8 @@ package jsonlogparseprocessor // import "github.com/lambda-o11y/otelcol-lambda/p
 import (
 	"errors"
 	"fmt"
+
+	"go.opentelemetry.io/collector/pdata/plog"
 )
 
 // Config configures the jsonlogparse processor. The zero-config default
@@ -21,6 +23,9 @@ type Config struct {
 	Severity SeverityConfig `mapstructure:"severity"`
 	// TimestampFields are tried in order for the record's timestamp.
 	TimestampFields []string `mapstructure:"timestamp_fields"`
+	// TimestampZone is the IANA zone of timestamps written without an offset
+	// (Python asctime); empty or UTC is Lambda's clock.
+	TimestampZone string `mapstructure:"timestamp_zone"`
 	// BodyFields are tried in order for the record's body.
 	BodyFields []string `mapstructure:"body_fields"`
 	// Flatten turns nested objects into dotted attribute keys.
@@ -50,7 +55,17 @@ type SeverityConfig struct {
 	// NumberScheme reads numeric levels: pino (10..60, also bunyan),
 	// python (10..50), syslog (0..7) or otel (1..24).
 	NumberScheme string `mapstructure:"number_scheme"`
-	_            struct{}
+	// Implied gives a line that has no level field a level when it has a
+	// marker field: Serilog's compact format (CLEF) omits @l for Information.
+	Implied []ImpliedLevel `mapstructure:"implied"`
+	_       struct{}
+}
+
+// ImpliedLevel is the level of a line that carries Field but no level.
+type ImpliedLevel struct {
+	Field string `mapstructure:"field"`
+	Level string `mapstructure:"level"`
+	_     struct{}
 }
 
 // FlattenConfig configures flattening of nested objects.
@@ -102,6 +117,17 @@ func (cfg *Config) Validate() error {
 				errs = append(errs, fmt.Errorf("%s[%d]: empty field name", l.name, i))
 			}
 		}
+	}
+	for i, im := range cfg.Severity.Implied {
+		if im.Field == "" {
+			errs = append(errs, fmt.Errorf("severity::implied[%d]::field: empty field name", i))
+		}
+		if severityFromText(im.Level) == plog.SeverityNumberUnspecified {
+			errs = append(errs, fmt.Errorf("severity::implied[%d]::level: %q is not a known level word", i, im.Level))
+		}
+	}
+	if _, err := loadZone(cfg.TimestampZone); err != nil {
+		errs = append(errs, fmt.Errorf("timestamp_zone: %w", err))
 	}
 	switch cfg.Severity.NumberScheme {
 	case schemePino, schemePython, schemeSyslog, schemeOTel:

@@ -28,8 +28,9 @@ func TestLoadConfig(t *testing.T) {
 				c.SourceAttribute = "log.line"
 				c.RuntimePrefixes = false
 				c.TraceContext = []TraceCandidate{{TraceID: "dd.trace_id_hex", SpanID: "dd.span_id_hex"}, {TraceID: "traceparent"}}
-				c.Severity = SeverityConfig{Fields: []string{"lvl"}, NumberScheme: "python"}
+				c.Severity = SeverityConfig{Fields: []string{"lvl"}, NumberScheme: "python", Implied: []ImpliedLevel{{Field: "alarm", Level: "warn"}}}
 				c.TimestampFields = []string{"when"}
+				c.TimestampZone = "Europe/Berlin"
 				c.BodyFields = []string{"text"}
 				c.Flatten = FlattenConfig{Enabled: true, Separator: "_"}
 				c.Limits = LimitsConfig{MaxDepth: 3, MaxAttributes: 50, MaxValueBytes: 1024}
@@ -46,6 +47,8 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "bad_limits"), wantErr: "limits::max_attributes must not be negative, got -1"},
 		{id: component.NewIDWithName(metadata.Type, "bad_candidate"), wantErr: "trace_context[0]: trace_id must name a field"},
 		{id: component.NewIDWithName(metadata.Type, "bad_separator"), wantErr: "flatten::separator must not be empty"},
+		{id: component.NewIDWithName(metadata.Type, "bad_implied"), wantErr: "severity::implied[0]::field: empty field name\nseverity::implied[0]::level: \"loud\" is not a known level word"},
+		{id: component.NewIDWithName(metadata.Type, "bad_zone"), wantErr: "timestamp_zone: unknown time zone Mars/Olympus_Mons"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {

@@ -37,6 +37,7 @@ func createDefaultConfig() component.Config {
 		Severity: SeverityConfig{
 			Fields:       []string{"level", "levelname", "severity", "log.level", "@l"},
 			NumberScheme: schemePino,
+			Implied:      []ImpliedLevel{{Field: "@t", Level: "Information"}}, // CLEF
 		},
 		TimestampFields: []string{"timestamp", "time", "ts", "asctime", "@timestamp", "@t"},
 		BodyFields:      []string{"message", "msg", "@m", "@mt", "event"},

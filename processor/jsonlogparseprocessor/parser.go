@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -35,13 +36,15 @@ type counts struct {
 type parser struct {
 	cfg *Config
 	// fields maps a field path to the role slots it fills, laid out as
-	// [body fields][severity fields][timestamp fields][3 per trace candidate],
-	// and marks the proper dotted prefixes of those paths, so nested objects
-	// are only searched when a path can lie inside them.
-	fields                       fieldTable
-	hasPrefixes                  bool
-	sevBase, timeBase, traceBase int
-	nSlots                       int
+	// [body fields][severity fields][timestamp fields][implied level
+	// markers][3 per trace candidate], and marks the proper dotted prefixes
+	// of those paths, so nested objects are only searched when a path can lie
+	// inside them.
+	fields                                    fieldTable
+	sevBase, timeBase, impliedBase, traceBase int
+	nSlots                                    int
+	// zone is timestamp_zone, nil for UTC.
+	zone *time.Location
 	// notFound is found's reset value: every slot -1.
 	notFound                     []int32
 	maxDepth, maxAttrs, maxValue int
@@ -58,6 +61,7 @@ func newParser(cfg *Config) *parser {
 		flatten:    cfg.Flatten.Enabled || cfg.SkyWalking.Enabled,
 		skywalking: cfg.SkyWalking.Enabled,
 	}
+	p.zone, _ = loadZone(cfg.TimestampZone) // Validate has checked it
 	entries := map[string]*fieldEntry{}
 	entry := func(key string) *fieldEntry {
 		if entries[key] == nil {
@@ -85,6 +89,10 @@ func newParser(cfg *Config) *parser {
 	p.timeBase = p.nSlots
 	for _, f := range cfg.TimestampFields {
 		add(f)
+	}
+	p.impliedBase = p.nSlots
+	for _, im := range cfg.Severity.Implied {
+		add(im.Field)
 	}
 	p.traceBase = p.nSlots
 	for _, c := range cfg.TraceContext {
@@ -240,7 +248,7 @@ func (st *state) parseRecord(lr plog.LogRecord) outcome {
 	if hasPrefix {
 		lr.SetSeverityText(prefix.level)
 		lr.SetSeverityNumber(severityFromText(prefix.level))
-		ts, _ := parseTimeText(prefix.time)
+		ts, _ := parseTimeText(prefix.time, nil)
 		lr.SetTimestamp(ts)
 		// Size the map for the JSON members too, so it is allocated once.
 		attrs := lr.Attributes()
@@ -248,8 +256,10 @@ func (st *state) parseRecord(lr plog.LogRecord) outcome {
 		attrs.PutStr(invocationIDAttribute, prefix.requestID)
 	}
 	body := st.pick(0, p.sevBase, func(int32) bool { return true })
-	st.pick(p.sevBase, p.timeBase, func(ti int32) bool { return st.applySeverity(lr, ti) })
-	st.pick(p.timeBase, p.traceBase, func(ti int32) bool {
+	if st.pick(p.sevBase, p.timeBase, func(ti int32) bool { return st.applySeverity(lr, ti) }) < 0 {
+		st.applyImpliedSeverity(lr)
+	}
+	st.pick(p.timeBase, p.impliedBase, func(ti int32) bool {
 		if st.applyTimestamp(lr, ti) {
 			return true
 		}
@@ -343,12 +353,28 @@ func (st *state) applySeverity(lr plog.LogRecord, ti int32) bool {
 	return false
 }
 
+// applyImpliedSeverity gives a line without a usable level the level its
+// marker field implies, unless the record already has one (from a runtime
+// prefix or upstream).
+func (st *state) applyImpliedSeverity(lr plog.LogRecord) {
+	if lr.SeverityNumber() != plog.SeverityNumberUnspecified || lr.SeverityText() != "" {
+		return
+	}
+	for i, im := range st.p.cfg.Severity.Implied {
+		if st.found[st.p.impliedBase+i] >= 0 {
+			lr.SetSeverityText(im.Level)
+			lr.SetSeverityNumber(severityFromText(im.Level))
+			return
+		}
+	}
+}
+
 func (st *state) applyTimestamp(lr plog.LogRecord, ti int32) bool {
 	var ts pcommon.Timestamp
 	ok := false
 	switch t := &st.sc.Tokens[ti]; t.Kind {
 	case jsonscan.String:
-		ts, ok = parseTimeText(st.str(ti))
+		ts, ok = parseTimeText(st.str(ti), st.p.zone)
 	case jsonscan.Number:
 		switch kind, i, f := jsonscan.ParseNumber(st.raw(ti)); kind {
 		case jsonscan.Int:

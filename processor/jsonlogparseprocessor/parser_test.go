@@ -129,6 +129,66 @@ func TestParseRecord(t *testing.T) {
 			want:  malformed,
 		},
 		{
+			name:  "a CLEF line without @l is Information",
+			setup: func(lr plog.LogRecord) { lr.Body().SetStr(`{"@t":"2026-11-25T10:00:00Z","@m":"shipped"}`) },
+			want:  parsed,
+			check: func(t *testing.T, lr plog.LogRecord, _ counts) {
+				assert.Equal(t, plog.SeverityNumberInfo, lr.SeverityNumber())
+				assert.Equal(t, "Information", lr.SeverityText())
+				assert.Zero(t, lr.Attributes().Len(), "the marker is the timestamp, not an attribute")
+			},
+		},
+		{
+			name:  "an explicit level beats the implied one",
+			setup: func(lr plog.LogRecord) { lr.Body().SetStr(`{"@t":"2026-11-25T10:00:00Z","@l":"Error","@m":"failed"}`) },
+			want:  parsed,
+			check: func(t *testing.T, lr plog.LogRecord, _ counts) {
+				assert.Equal(t, plog.SeverityNumberError, lr.SeverityNumber())
+			},
+		},
+		{
+			name: "an upstream level beats the implied one",
+			setup: func(lr plog.LogRecord) {
+				lr.SetSeverityNumber(plog.SeverityNumberWarn)
+				lr.Body().SetStr(`{"@t":"2026-11-25T10:00:00Z","@m":"slow"}`)
+			},
+			want: parsed,
+			check: func(t *testing.T, lr plog.LogRecord, _ counts) {
+				assert.Equal(t, plog.SeverityNumberWarn, lr.SeverityNumber())
+				assert.Empty(t, lr.SeverityText())
+			},
+		},
+		{
+			name:  "without the marker no level is implied",
+			setup: func(lr plog.LogRecord) { lr.Body().SetStr(`{"time":"2026-11-25T10:00:00Z","msg":"plain"}`) },
+			want:  parsed,
+			check: func(t *testing.T, lr plog.LogRecord, _ counts) {
+				assert.Equal(t, plog.SeverityNumberUnspecified, lr.SeverityNumber())
+				assert.Empty(t, lr.SeverityText())
+			},
+		},
+		{
+			name:  "a configured marker that is kept as an attribute",
+			cfg:   func(c *Config) { c.Severity.Implied = []ImpliedLevel{{Field: "alarm", Level: "warn"}} },
+			setup: func(lr plog.LogRecord) { lr.Body().SetStr(`{"alarm":true,"msg":"disk"}`) },
+			want:  parsed,
+			check: func(t *testing.T, lr plog.LogRecord, _ counts) {
+				assert.Equal(t, plog.SeverityNumberWarn, lr.SeverityNumber())
+				assert.Equal(t, "warn", lr.SeverityText())
+				v, ok := lr.Attributes().Get("alarm")
+				assert.True(t, ok && v.Bool())
+			},
+		},
+		{
+			name:  "timestamp_zone places zone-less times",
+			cfg:   func(c *Config) { c.TimestampZone = "America/New_York" },
+			setup: func(lr plog.LogRecord) { lr.Body().SetStr(`{"asctime":"2026-11-25 05:00:00,250","message":"m"}`) },
+			want:  parsed,
+			check: func(t *testing.T, lr plog.LogRecord, _ counts) {
+				assert.Equal(t, pcommon.Timestamp(1795600800_250000000), lr.Timestamp()) // 10:00:00.25Z
+			},
+		},
+		{
 			name: "source attribute is parsed and removed, the body kept",
 			cfg:  func(c *Config) { c.SourceAttribute = "log.line" },
 			setup: func(lr plog.LogRecord) {

@@ -40,7 +40,7 @@ func parseRuntimePrefix(s string) (runtimePrefix, bool) {
 	default:
 		return runtimePrefix{}, false
 	}
-	if _, ok := parseTimeText(p.time); !ok || p.requestID == "" || strings.ContainsAny(p.requestID, " \n") || !isWord(p.level) {
+	if _, ok := parseTimeText(p.time, nil); !ok || p.requestID == "" || strings.ContainsAny(p.requestID, " \n") || !isWord(p.level) {
 		return runtimePrefix{}, false
 	}
 	return p, true

@@ -2,16 +2,29 @@ package jsonlogparseprocessor // import "github.com/lambda-o11y/otelcol-lambda/p
 
 import (
 	"math"
+	"time"
+	// The zone database is embedded because Lambda's OS-only runtimes
+	// (provided.al2023) are not guaranteed to ship one.
+	_ "time/tzdata"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
+// loadZone resolves timestamp_zone. nil stands for UTC, which needs no
+// conversion.
+func loadZone(name string) (*time.Location, error) {
+	if name == "" || name == "UTC" {
+		return nil, nil
+	}
+	return time.LoadLocation(name)
+}
+
 // parseTimeText reads RFC 3339 and the shapes loggers write around it:
 // `2026-11-25T10:00:00.123Z`, `2026-11-25 10:00:00,123` (Python asctime),
 // either with a zone of Z, ±hh:mm, ±hhmm or " UTC", or without a zone (taken
-// as UTC, Lambda's clock). Hand-parsed because time.Parse allocates an error
-// for every layout it rejects.
-func parseTimeText(s string) (pcommon.Timestamp, bool) {
+// to be in zone, nil for UTC: Lambda's clock). Hand-parsed because
+// time.Parse allocates an error for every layout it rejects.
+func parseTimeText(s string, zone *time.Location) (pcommon.Timestamp, bool) {
 	if len(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' || s[16] != ':' {
 		return 0, false
 	}
@@ -41,8 +54,14 @@ func parseTimeText(s string) (pcommon.Timestamp, bool) {
 		}
 		rest = rest[i:]
 	}
+	if year < 1970 || year > 2261 || day > daysIn(year, month) {
+		return 0, false
+	}
 	offset := 0
 	switch {
+	case rest == "" && zone != nil:
+		ns := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, zone).UnixNano()
+		return pcommon.Timestamp(uint64(max(ns, 0))), ns >= 0
 	case rest == "" || rest == "Z" || rest == "z" || rest == " UTC" || rest == "UTC":
 	case (rest[0] == '+' || rest[0] == '-') && (len(rest) == 6 && rest[3] == ':' || len(rest) == 5):
 		hh, okh := digits(rest[1:3])
@@ -55,9 +74,6 @@ func parseTimeText(s string) (pcommon.Timestamp, bool) {
 			offset = -offset
 		}
 	default:
-		return 0, false
-	}
-	if year < 1970 || year > 2261 || day > daysIn(year, month) {
 		return 0, false
 	}
 	secs := (daysSinceEpoch(year, month, day)*24+int64(hour))*3600 + int64(minute*60+sec-offset)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
@@ -43,12 +44,38 @@ func TestParseTimeText(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, ok := parseTimeText(tt.in)
+			got, ok := parseTimeText(tt.in, nil)
 			assert.Equal(t, tt.ok, ok)
 			if tt.ok {
 				assert.Equal(t, tt.want, got)
 			}
 		})
+	}
+}
+
+func TestParseTimeTextZone(t *testing.T) {
+	berlin, err := loadZone("Europe/Berlin")
+	require.NoError(t, err)
+	for _, tt := range []struct{ in, want string }{
+		{"2026-11-25 10:00:00,123", "2026-11-25T09:00:00.123Z"}, // CET
+		{"2026-07-01 10:00:00", "2026-07-01T08:00:00Z"},         // CEST
+		{"2026-11-25T10:00:00Z", "2026-11-25T10:00:00Z"},        // a written zone wins
+		{"2026-11-25 10:00:00+0200", "2026-11-25T08:00:00Z"},
+	} {
+		t.Run(tt.in, func(t *testing.T) {
+			got, ok := parseTimeText(tt.in, berlin)
+			require.True(t, ok)
+			want, err := time.Parse(time.RFC3339Nano, tt.want)
+			require.NoError(t, err)
+			assert.Equal(t, pcommon.NewTimestampFromTime(want), got)
+		})
+	}
+	_, ok := parseTimeText("1970-01-01 00:30:00", berlin) // before the epoch in UTC
+	assert.False(t, ok)
+	for _, name := range []string{"", "UTC"} {
+		z, err := loadZone(name)
+		require.NoError(t, err)
+		assert.Nil(t, z, "UTC needs no conversion")
 	}
 }
 
