@@ -227,7 +227,10 @@ func StartRIE(ctx context.Context, cfg RIEConfig) (_ *RIE, err error) {
 		" --runtime-api-address " + runtimeAddr + " --runtime-interface-emulator-address " + invokeAddr + " " + shellQuote(wrapper)
 	// A private PID namespace as well: RIE is its init, so when RIE dies (or
 	// unshare is killed: --kill-child) the runtime and extensions die with it.
-	r.cmd = exec.Command(unshare, "-m", "-p", "--kill-child", "--propagation", "private", "sh", "-c", script)
+	// --mount-proc gives it its own /proc: with the host's, a process looking
+	// itself up by its namespace pid (the collector's process metrics do)
+	// finds nothing, or another process.
+	r.cmd = exec.Command(unshare, "-m", "-p", "--mount-proc", "--kill-child", "--propagation", "private", "sh", "-c", script)
 	r.cmd.Env = append(os.Environ(),
 		"AWS_LAMBDA_FUNCTION_NAME="+fc.FunctionName,
 		"AWS_LAMBDA_FUNCTION_VERSION="+fc.FunctionVersion,
