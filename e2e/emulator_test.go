@@ -21,12 +21,17 @@ import (
 type seen struct {
 	serverTrace   map[string]string          // request id -> trace id of its server span
 	functionTrace map[string]string          // request id -> trace id of the function's own span
+	functionSpan  map[string]string          // request id -> span id of the function's own span
 	logTraces     map[string]map[string]bool // request id -> trace ids on its function log lines
+	logSpans      map[string]map[string]bool // request id -> span ids on its function log lines
 	logLines      map[string]int
 }
 
 func (b *backend) snapshot() seen {
-	s := seen{serverTrace: map[string]string{}, functionTrace: map[string]string{}, logTraces: map[string]map[string]bool{}, logLines: map[string]int{}}
+	s := seen{
+		serverTrace: map[string]string{}, functionTrace: map[string]string{}, functionSpan: map[string]string{},
+		logTraces: map[string]map[string]bool{}, logSpans: map[string]map[string]bool{}, logLines: map[string]int{},
+	}
 	for _, td := range b.traces.AllTraces() {
 		for i := range td.ResourceSpans().Len() {
 			sss := td.ResourceSpans().At(i).ScopeSpans()
@@ -39,6 +44,7 @@ func (b *backend) snapshot() seen {
 						s.serverTrace[id.Str()] = span.TraceID().String()
 					case span.Name() == samplefunction.SpanName:
 						s.functionTrace[id.Str()] = span.TraceID().String()
+						s.functionSpan[id.Str()] = span.SpanID().String()
 					}
 				}
 			}
@@ -52,9 +58,10 @@ func (b *backend) snapshot() seen {
 			id, _ := lr.Attributes().Get("faas.invocation_id")
 			s.logLines[id.Str()]++
 			if s.logTraces[id.Str()] == nil {
-				s.logTraces[id.Str()] = map[string]bool{}
+				s.logTraces[id.Str()], s.logSpans[id.Str()] = map[string]bool{}, map[string]bool{}
 			}
 			s.logTraces[id.Str()][lr.TraceID().String()] = true
+			s.logSpans[id.Str()][lr.SpanID().String()] = true
 		})
 	}
 	return s
@@ -73,8 +80,15 @@ func forEachLog(ld plog.Logs, fn func(plog.LogRecord)) {
 
 // TestWholeBinaryOnEmulator runs the OCB-built distribution with the shipped
 // config as an extension process of the project's Lambda emulator: SIGSTOPped
-// whenever the environment is frozen, as Lambda does.
+// whenever the environment is frozen, as Lambda does. In both log formats the
+// function's JSON log lines end up on the function's own span.
 func TestWholeBinaryOnEmulator(t *testing.T) {
+	for _, format := range []lambdaemu.LogFormat{lambdaemu.LogFormatText, lambdaemu.LogFormatJSON} {
+		t.Run(string(format), func(t *testing.T) { testWholeBinaryOnEmulator(t, format) })
+	}
+}
+
+func testWholeBinaryOnEmulator(t *testing.T, format lambdaemu.LogFormat) {
 	bin := extensionBinary(t)
 	be := startBackend(t)
 	otlpHTTP := freeAddr(t)
@@ -84,6 +98,7 @@ func TestWholeBinaryOnEmulator(t *testing.T) {
 	emu, err := lambdaemu.Start(lambdaemu.Config{
 		FunctionName: "sentiment",
 		MemoryMB:     256,
+		Telemetry:    lambdaemu.TelemetryConfig{LogFormat: format},
 		OnFreeze: func() {
 			s := be.snapshot()
 			mu.Lock()
@@ -121,6 +136,7 @@ func TestWholeBinaryOnEmulator(t *testing.T) {
 		assert.Equal(t, want.String(), s.functionTrace[res.RequestID], "invocation %d: the function's own span", i)
 		assert.Equal(t, 2, s.logLines[res.RequestID], "invocation %d: log lines", i)
 		assert.Equal(t, map[string]bool{want.String(): true}, s.logTraces[res.RequestID], "invocation %d: log trace ids", i)
+		assert.Equal(t, map[string]bool{s.functionSpan[res.RequestID]: true}, s.logSpans[res.RequestID], "invocation %d: log span ids", i)
 	}
 	assert.Empty(t, lambdaemu.ActivityWhileFrozen(emu.Events()))
 

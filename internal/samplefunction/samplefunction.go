@@ -61,7 +61,7 @@ func (f *Function) Handle(ctx context.Context, inv lambdaemu.Invocation) ([]byte
 	_, _ = rand.Read(spanID[:])
 	logf := func(level, event string, fields map[string]any) {
 		line := map[string]any{
-			"time": time.Now().UTC().Format(time.RFC3339Nano), "level": level, "msg": event, "event": event,
+			"time": time.Now().UTC().Format(time.RFC3339Nano), "level": level, "message": event, "event": event,
 			"requestId": inv.RequestID, "trace_id": traceID.String(), "span_id": spanID.String(),
 			"service": "sample-function", "model_name": ModelName,
 		}

@@ -64,7 +64,12 @@ func (t *Translator) appendRawLog(ev *telemetryapi.Event, requestID string) {
 }
 
 // appendLog translates a function or extension record: a string (text log
-// format) or an object (JSON log format: timestamp, level, requestId, message).
+// format) or an object (JSON log format: Lambda's {timestamp, level,
+// requestId, message} around plain output, or the logger's own JSON object).
+// An object stays its JSON text, as a text-format JSON line does, so one
+// parser (the jsonlogparse processor) structures both with the same rules,
+// including the logger's own trace context; here only what Lambda defines is
+// read: requestId for attribution, level and timestamp.
 func (t *Translator) appendLog(ev *telemetryapi.Event) {
 	if !telemetryapi.IsJSONObject(ev.Record) {
 		var line string
@@ -74,42 +79,21 @@ func (t *Translator) appendLog(ev *telemetryapi.Event) {
 		t.setBody(t.newRecord(ev, t.prefixRequestID(line)), strings.TrimRight(line, "\r\n"))
 		return
 	}
-	var obj map[string]any
-	if err := json.Unmarshal(ev.Record, &obj); err != nil {
-		t.setBody(t.newRecord(ev, ""), string(ev.Record))
-		return
+	var lambdaFields struct {
+		RequestID string `json:"requestId"`
+		Level     string `json:"level"`
+		Timestamp string `json:"timestamp"`
 	}
-	requestID, _ := obj["requestId"].(string)
-	lr := t.newRecord(ev, requestID)
-	delete(obj, "requestId")
-	if ts, ok := obj["timestamp"].(string); ok {
-		if parsed, err := time.Parse(time.RFC3339Nano, ts); err == nil {
-			lr.SetTimestamp(pcommon.NewTimestampFromTime(parsed))
-			delete(obj, "timestamp")
-		}
+	_ = json.Unmarshal(ev.Record, &lambdaFields) // a field of another type is not Lambda's: ignore it
+	lr := t.newRecord(ev, lambdaFields.RequestID)
+	if ts, err := time.Parse(time.RFC3339Nano, lambdaFields.Timestamp); err == nil {
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(ts))
 	}
-	if level, ok := obj["level"].(string); ok {
-		lr.SetSeverityText(level)
-		lr.SetSeverityNumber(severityOf(level))
-		delete(obj, "level")
+	if lambdaFields.Level != "" {
+		lr.SetSeverityText(lambdaFields.Level)
+		lr.SetSeverityNumber(severityOf(lambdaFields.Level))
 	}
-	switch msg := obj["message"].(type) {
-	case string:
-		t.setBody(lr, msg)
-		delete(obj, "message")
-	case nil:
-		t.setBody(lr, string(ev.Record))
-		obj = nil
-	default:
-		b, _ := json.Marshal(msg) // re-encoding decoded JSON cannot fail
-		t.setBody(lr, string(b))
-		delete(obj, "message")
-	}
-	for k, v := range obj {
-		if err := lr.Attributes().PutEmpty(k).FromRaw(v); err != nil {
-			lr.Attributes().PutStr(k, "")
-		}
-	}
+	t.setBody(lr, string(ev.Record))
 }
 
 // prefixRequestID finds the request id that Lambda's runtimes put in their
