@@ -79,6 +79,14 @@ var transformStatements = func() []string {
 		`set(log.body, {J}[{C}["body"]]) where {C}["body"] != nil`,
 		`delete_key({J}, {C}["body"]) where {C}["body"] != nil`,
 	)
+	// Request id: requestId, function_request_id to faas.invocation_id.
+	for _, f := range []string{"function_request_id", "requestId"} {
+		s = append(s, `set({C}["idkey"], "`+f+`") where {J}["`+f+`"] != nil and IsString({J}["`+f+`"])`)
+	}
+	s = append(s,
+		`set(log.attributes["faas.invocation_id"], {J}[{C}["idkey"]]) where {C}["idkey"] != nil`,
+		`delete_key({J}, {C}["idkey"]) where {C}["idkey"] != nil`,
+	)
 	// Severity: level, levelname, severity, log.level (also nested), @l as
 	// text or a pino number; else the prefix's level; else the implied one.
 	s = append(s, `set({C}["sevkey"], "@l") where `+level(`{J}["@l"]`))

@@ -28,6 +28,9 @@ type Config struct {
 	TimestampZone string `mapstructure:"timestamp_zone"`
 	// BodyFields are tried in order for the record's body.
 	BodyFields []string `mapstructure:"body_fields"`
+	// RequestIDFields are tried in order for the Lambda request id, which
+	// goes to faas.invocation_id as a runtime prefix's does.
+	RequestIDFields []string `mapstructure:"request_id_fields"`
 	// Flatten turns nested objects into dotted attribute keys.
 	Flatten FlattenConfig `mapstructure:"flatten"`
 	// Limits bound what one line can add to a record.
@@ -111,7 +114,7 @@ func (cfg *Config) Validate() error {
 	for _, l := range []struct {
 		name   string
 		fields []string
-	}{{"severity::fields", cfg.Severity.Fields}, {"timestamp_fields", cfg.TimestampFields}, {"body_fields", cfg.BodyFields}} {
+	}{{"severity::fields", cfg.Severity.Fields}, {"timestamp_fields", cfg.TimestampFields}, {"body_fields", cfg.BodyFields}, {"request_id_fields", cfg.RequestIDFields}} {
 		for i, f := range l.fields {
 			if f == "" {
 				errs = append(errs, fmt.Errorf("%s[%d]: empty field name", l.name, i))

@@ -32,6 +32,7 @@ func TestLoadConfig(t *testing.T) {
 				c.TimestampFields = []string{"when"}
 				c.TimestampZone = "Europe/Berlin"
 				c.BodyFields = []string{"text"}
+				c.RequestIDFields = []string{"req"}
 				c.Flatten = FlattenConfig{Enabled: true, Separator: "_"}
 				c.Limits = LimitsConfig{MaxDepth: 3, MaxAttributes: 50, MaxValueBytes: 1024}
 			},

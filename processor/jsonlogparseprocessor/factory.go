@@ -41,6 +41,7 @@ func createDefaultConfig() component.Config {
 		},
 		TimestampFields: []string{"timestamp", "time", "ts", "asctime", "@timestamp", "@t"},
 		BodyFields:      []string{"message", "msg", "@m", "@mt", "event"},
+		RequestIDFields: []string{"requestId", "function_request_id"}, // Lambda's JSON log format, Powertools
 		Flatten:         FlattenConfig{Separator: "."},
 		Limits:          LimitsConfig{MaxDepth: 10, MaxAttributes: 128, MaxValueBytes: 16384},
 		SkyWalking:      SkyWalkingConfig{TraceIDAttribute: "trace_id", SpanIDAttribute: "span_id", LevelAttribute: "level"},

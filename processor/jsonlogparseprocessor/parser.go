@@ -37,12 +37,12 @@ type parser struct {
 	cfg *Config
 	// fields maps a field path to the role slots it fills, laid out as
 	// [body fields][severity fields][timestamp fields][implied level
-	// markers][3 per trace candidate], and marks the proper dotted prefixes
-	// of those paths, so nested objects are only searched when a path can lie
-	// inside them.
-	fields                                    fieldTable
-	sevBase, timeBase, impliedBase, traceBase int
-	nSlots                                    int
+	// markers][request id fields][3 per trace candidate], and marks the
+	// proper dotted prefixes of those paths, so nested objects are only
+	// searched when a path can lie inside them.
+	fields                                            fieldTable
+	sevBase, timeBase, impliedBase, idBase, traceBase int
+	nSlots                                            int
 	// zone is timestamp_zone, nil for UTC.
 	zone *time.Location
 	// notFound is found's reset value: every slot -1.
@@ -93,6 +93,10 @@ func newParser(cfg *Config) *parser {
 	p.impliedBase = p.nSlots
 	for _, im := range cfg.Severity.Implied {
 		add(im.Field)
+	}
+	p.idBase = p.nSlots
+	for _, f := range cfg.RequestIDFields {
+		add(f)
 	}
 	p.traceBase = p.nSlots
 	for _, c := range cfg.TraceContext {
@@ -265,6 +269,15 @@ func (st *state) parseRecord(lr plog.LogRecord) outcome {
 		}
 		st.c.invalidTimestamps++
 		return false
+	})
+	st.pick(p.idBase, p.traceBase, func(ti int32) bool {
+		if st.sc.Tokens[ti].Kind != jsonscan.String {
+			return false
+		}
+		attrs := lr.Attributes()
+		attrs.EnsureCapacity(attrs.Len() + 1 + int(st.sc.Tokens[0].Count)) // once, for the members too
+		attrs.PutStr(invocationIDAttribute, st.str(ti))
+		return true
 	})
 	st.applyTraceContext(lr)
 
