@@ -227,13 +227,10 @@ func scanKey(s string, i int) (int, int32, int32, bool, error) {
 }
 
 func skipWS(s string, i int) int {
-	for i < len(s) {
-		switch s[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
+	// One compare settles the usual case, a value or key right after the
+	// previous token.
+	for i < len(s) && s[i] <= ' ' && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
 	}
 	return i
 }
