@@ -252,12 +252,8 @@ func (st *state) parseRecord(lr plog.LogRecord) outcome {
 	if hasPrefix {
 		lr.SetSeverityText(prefix.level)
 		lr.SetSeverityNumber(severityFromText(prefix.level))
-		ts, _ := parseTimeText(prefix.time, nil)
-		lr.SetTimestamp(ts)
-		// Size the map for the JSON members too, so it is allocated once.
-		attrs := lr.Attributes()
-		attrs.EnsureCapacity(attrs.Len() + 1 + int(st.sc.Tokens[0].Count))
-		attrs.PutStr(invocationIDAttribute, prefix.requestID)
+		lr.SetTimestamp(prefix.time)
+		st.putInvocationID(lr, prefix.requestID)
 	}
 	body := st.pick(0, p.sevBase, func(int32) bool { return true })
 	if st.pick(p.sevBase, p.timeBase, func(ti int32) bool { return st.applySeverity(lr, ti) }) < 0 {
@@ -274,9 +270,7 @@ func (st *state) parseRecord(lr plog.LogRecord) outcome {
 		if st.sc.Tokens[ti].Kind != jsonscan.String {
 			return false
 		}
-		attrs := lr.Attributes()
-		attrs.EnsureCapacity(attrs.Len() + 1 + int(st.sc.Tokens[0].Count)) // once, for the members too
-		attrs.PutStr(invocationIDAttribute, st.str(ti))
+		st.putInvocationID(lr, st.str(ti))
 		return true
 	})
 	st.applyTraceContext(lr)
@@ -364,6 +358,15 @@ func (st *state) applySeverity(lr plog.LogRecord, ti int32) bool {
 		return true
 	}
 	return false
+}
+
+// putInvocationID sets the request id of a runtime prefix or a request id
+// field, sizing the attributes for the JSON members too so the map is
+// allocated once.
+func (st *state) putInvocationID(lr plog.LogRecord, id string) {
+	attrs := lr.Attributes()
+	attrs.EnsureCapacity(attrs.Len() + 1 + int(st.sc.Tokens[0].Count))
+	attrs.PutStr(invocationIDAttribute, id)
 }
 
 // applyImpliedSeverity gives a line without a usable level the level its

@@ -369,15 +369,16 @@ func TestSeverity(t *testing.T) {
 
 func TestParseRuntimePrefix(t *testing.T) {
 	const req = "79b4f56e-95b1-4643-9700-2807f4e68189"
+	const at = pcommon.Timestamp(1795600800_123000000) // 2026-11-25T10:00:00.123Z
 	tests := []struct {
 		in   string
 		ok   bool
 		want runtimePrefix
 	}{
 		{in: "[INFO]\t2026-11-25T10:00:00.123Z\t" + req + "\t{\"a\":1}", ok: true,
-			want: runtimePrefix{level: "INFO", time: "2026-11-25T10:00:00.123Z", requestID: req, jsonStart: 69}},
+			want: runtimePrefix{level: "INFO", time: at, requestID: req, jsonStart: 69}},
 		{in: "2026-11-25T10:00:00.123Z\t" + req + "\tWARN\t {\"a\":1}", ok: true,
-			want: runtimePrefix{level: "WARN", time: "2026-11-25T10:00:00.123Z", requestID: req, jsonStart: 68}},
+			want: runtimePrefix{level: "WARN", time: at, requestID: req, jsonStart: 68}},
 		{in: "[INFO]\t2026-11-25T10:00:00.123Z\t" + req + "\tplain text"},
 		{in: "[INFO]\tnot-a-time\t" + req + "\t{\"a\":1}"},
 		{in: "2026-11-25T10:00:00.123Z\t" + req + "\tInvoke Error\t{\"a\":1}"},

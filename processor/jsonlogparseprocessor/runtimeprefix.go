@@ -1,10 +1,15 @@
 package jsonlogparseprocessor // import "github.com/lambda-o11y/otelcol-lambda/processor/jsonlogparseprocessor"
 
-import "strings"
+import (
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
 
 // runtimePrefix is what a Lambda runtime's text log prefix carried.
 type runtimePrefix struct {
-	level, time, requestID string
+	level, requestID string
+	time             pcommon.Timestamp
 	// jsonStart is the offset of the JSON object's '{'.
 	jsonStart int
 }
@@ -32,15 +37,17 @@ func parseRuntimePrefix(s string) (runtimePrefix, bool) {
 		return runtimePrefix{}, false
 	}
 	p := runtimePrefix{jsonStart: len(s) - len(rest) + j}
+	var timeText string
 	switch {
 	case len(f1) > 2 && f1[0] == '[' && f1[len(f1)-1] == ']':
-		p.level, p.time, p.requestID = f1[1:len(f1)-1], f2, f3
+		p.level, timeText, p.requestID = f1[1:len(f1)-1], f2, f3
 	case len(f1) > 0 && f1[0] >= '0' && f1[0] <= '9':
-		p.time, p.requestID, p.level = f1, f2, f3
+		timeText, p.requestID, p.level = f1, f2, f3
 	default:
 		return runtimePrefix{}, false
 	}
-	if _, ok := parseTimeText(p.time, nil); !ok || p.requestID == "" || strings.ContainsAny(p.requestID, " \n") || !isWord(p.level) {
+	var ok bool
+	if p.time, ok = parseTimeText(timeText, nil); !ok || p.requestID == "" || strings.ContainsAny(p.requestID, " \n") || !isWord(p.level) {
 		return runtimePrefix{}, false
 	}
 	return p, true
