@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/lambda-o11y/otelcol-lambda/internal/levelword"
 )
 
 // Config configures the jsonlogparse processor. The zero-config default
@@ -125,7 +127,7 @@ func (cfg *Config) Validate() error {
 		if im.Field == "" {
 			errs = append(errs, fmt.Errorf("severity::implied[%d]::field: empty field name", i))
 		}
-		if severityFromText(im.Level) == plog.SeverityNumberUnspecified {
+		if levelword.Severity(im.Level) == plog.SeverityNumberUnspecified {
 			errs = append(errs, fmt.Errorf("severity::implied[%d]::level: %q is not a known level word", i, im.Level))
 		}
 	}

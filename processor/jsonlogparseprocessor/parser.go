@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/lambda-o11y/otelcol-lambda/internal/levelword"
 	"github.com/lambda-o11y/otelcol-lambda/processor/jsonlogparseprocessor/internal/jsonscan"
 )
 
@@ -251,7 +252,7 @@ func (st *state) parseRecord(lr plog.LogRecord) outcome {
 	}
 	if hasPrefix {
 		lr.SetSeverityText(prefix.level)
-		lr.SetSeverityNumber(severityFromText(prefix.level))
+		lr.SetSeverityNumber(levelword.Severity(prefix.level))
 		lr.SetTimestamp(prefix.time)
 		st.putInvocationID(lr, prefix.requestID)
 	}
@@ -342,7 +343,7 @@ func (st *state) applySeverity(lr plog.LogRecord, ti int32) bool {
 	case jsonscan.String:
 		text := st.str(ti)
 		lr.SetSeverityText(text)
-		lr.SetSeverityNumber(severityFromText(text))
+		lr.SetSeverityNumber(levelword.Severity(text))
 		return true
 	case jsonscan.Number:
 		kind, v, _ := jsonscan.ParseNumber(st.raw(ti))
@@ -379,7 +380,7 @@ func (st *state) applyImpliedSeverity(lr plog.LogRecord) {
 	for i, im := range st.p.cfg.Severity.Implied {
 		if st.found[st.p.impliedBase+i] >= 0 {
 			lr.SetSeverityText(im.Level)
-			lr.SetSeverityNumber(severityFromText(im.Level))
+			lr.SetSeverityNumber(levelword.Severity(im.Level))
 			return
 		}
 	}

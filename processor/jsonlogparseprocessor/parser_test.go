@@ -329,18 +329,7 @@ func TestParseTraceValue(t *testing.T) {
 	}
 }
 
-func TestSeverity(t *testing.T) {
-	for _, tt := range []struct {
-		text string
-		want plog.SeverityNumber
-	}{
-		{"INFO", plog.SeverityNumberInfo}, {"Information", plog.SeverityNumberInfo}, {"warning", plog.SeverityNumberWarn},
-		{"WARN", plog.SeverityNumberWarn}, {"CRITICAL", plog.SeverityNumberFatal}, {"dpanic", plog.SeverityNumberError2},
-		{"Verbose", plog.SeverityNumberTrace}, {"notice", plog.SeverityNumberInfo2}, {"emerg", plog.SeverityNumberFatal4},
-		{"DEBUG+2", plog.SeverityNumberUnspecified}, {"", plog.SeverityNumberUnspecified},
-	} {
-		assert.Equal(t, tt.want, severityFromText(tt.text), tt.text)
-	}
+func TestSeverityNumberSchemes(t *testing.T) {
 	for _, tt := range []struct {
 		scheme string
 		v      int64

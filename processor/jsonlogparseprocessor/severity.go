@@ -12,54 +12,6 @@ const (
 	schemeOTel   = "otel"   // OpenTelemetry severity numbers 1..24
 )
 
-// severityFromText maps the level words of Python logging, pino, zap, slog,
-// logrus, Serilog, log4j/Powertools and syslog, in any ASCII case; unknown
-// words map to Unspecified. A switch on the folded word beats a map lookup.
-func severityFromText(s string) plog.SeverityNumber {
-	if len(s) > len("informational") {
-		return plog.SeverityNumberUnspecified
-	}
-	var b [16]byte
-	switch string(lowerASCII(b[:0], s)) {
-	case "trace", "verbose", "vrb":
-		return plog.SeverityNumberTrace
-	case "debug", "dbg":
-		return plog.SeverityNumberDebug
-	case "info", "information", "informational", "inf":
-		return plog.SeverityNumberInfo
-	case "notice":
-		return plog.SeverityNumberInfo2
-	case "warn", "warning", "wrn":
-		return plog.SeverityNumberWarn
-	case "error", "err", "eror":
-		return plog.SeverityNumberError
-	case "dpanic":
-		return plog.SeverityNumberError2
-	case "panic":
-		return plog.SeverityNumberFatal2
-	case "fatal", "critical", "ftl":
-		return plog.SeverityNumberFatal
-	case "crit":
-		return plog.SeverityNumberFatal2
-	case "alert":
-		return plog.SeverityNumberFatal3
-	case "emerg", "emergency":
-		return plog.SeverityNumberFatal4
-	}
-	return plog.SeverityNumberUnspecified
-}
-
-func lowerASCII(dst []byte, s string) []byte {
-	for i := range len(s) {
-		c := s[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		dst = append(dst, c)
-	}
-	return dst
-}
-
 // severityFromNumber maps a numeric level in the configured scheme and
 // returns the base level name used as SeverityText.
 func severityFromNumber(scheme string, v int64) (plog.SeverityNumber, bool) {

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/lambda-o11y/otelcol-lambda/internal/levelword"
 	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver/internal/telemetryapi"
 )
 
@@ -91,7 +92,7 @@ func (t *Translator) appendLog(ev *telemetryapi.Event) {
 	}
 	if lambdaFields.Level != "" {
 		lr.SetSeverityText(lambdaFields.Level)
-		lr.SetSeverityNumber(severityOf(lambdaFields.Level))
+		lr.SetSeverityNumber(levelword.Severity(lambdaFields.Level))
 	}
 	t.setBody(lr, string(ev.Record))
 }
@@ -167,23 +168,4 @@ func (t *Translator) setBody(lr plog.LogRecord, s string) {
 		t.metrics.get(MetricTruncatedRecords).add(1)
 	}
 	lr.Body().SetStr(s)
-}
-
-// severityOf maps Lambda's JSON log levels.
-func severityOf(level string) plog.SeverityNumber {
-	switch strings.ToUpper(level) {
-	case "TRACE":
-		return plog.SeverityNumberTrace
-	case "DEBUG":
-		return plog.SeverityNumberDebug
-	case "INFO":
-		return plog.SeverityNumberInfo
-	case "WARN", "WARNING":
-		return plog.SeverityNumberWarn
-	case "ERROR":
-		return plog.SeverityNumberError
-	case "FATAL", "CRITICAL":
-		return plog.SeverityNumberFatal
-	}
-	return plog.SeverityNumberUnspecified
 }
