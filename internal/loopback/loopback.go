@@ -64,8 +64,8 @@ func canListen(addr string) bool {
 }
 
 // ephemeralLow is the first port of Linux's ephemeral range (32768 where it
-// cannot be read).
-func ephemeralLow() int {
+// cannot be read), read once.
+var ephemeralLow = sync.OnceValue(func() int {
 	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
 	if err != nil {
 		return 32768
@@ -76,7 +76,7 @@ func ephemeralLow() int {
 		}
 	}
 	return 32768
-}
+})
 
 // CollectorArgs are the extension's command-line config: the file, with the
 // Telemetry API listener on a free loopback port and the OTLP receiver on
