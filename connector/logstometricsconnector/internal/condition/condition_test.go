@@ -65,19 +65,7 @@ func TestFastPathAgreesWithOTTL(t *testing.T) {
 			ref, err := Compile([]string{text, `IsMatch("x", "^y$")`}, ottl.PropagateError, set)
 			require.NoError(t, err)
 			require.False(t, ref.Fast())
-			n := 0
-			for _, rl := range ld.ResourceLogs().All() {
-				for _, sl := range rl.ScopeLogs().All() {
-					for _, lr := range sl.LogRecords().All() {
-						got, err := c.Match(context.Background(), rl, sl, lr)
-						require.NoError(t, err)
-						want, err := ref.Match(context.Background(), rl, sl, lr)
-						require.NoError(t, err)
-						require.Equal(t, want, got, "record %d: %v / resource %v", n, lr.Attributes().AsRaw(), rl.Resource().Attributes().AsRaw())
-						n++
-					}
-				}
-			}
+			requireRoutesAgree(t, text, c, ref, ld)
 		})
 	}
 }
@@ -177,18 +165,25 @@ func FuzzFastPathAgreesWithOTTL(f *testing.F) {
 		}
 		ref, err := Compile([]string{text, `IsMatch("x", "^y$")`}, ottl.PropagateError, set)
 		require.NoError(t, err)
-		for _, rl := range ld.ResourceLogs().All() {
-			for _, sl := range rl.ScopeLogs().All() {
-				for _, lr := range sl.LogRecords().All() {
-					got, err := c.Match(context.Background(), rl, sl, lr)
-					require.NoError(t, err)
-					want, err := ref.Match(context.Background(), rl, sl, lr)
-					if err != nil {
-						t.Fatalf("OTTL route failed where the fast route cannot: %v", err)
-					}
-					require.Equal(t, want, got, "%q on %v", text, lr.Attributes().AsRaw())
-				}
+		requireRoutesAgree(t, text, c, ref, ld)
+	})
+}
+
+// requireRoutesAgree checks that the fast route c and the OTTL route ref of
+// the same condition text answer alike on every record of ld.
+func requireRoutesAgree(t *testing.T, text string, c, ref *Condition, ld plog.Logs) {
+	t.Helper()
+	n := 0
+	for _, rl := range ld.ResourceLogs().All() {
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				got, err := c.Match(context.Background(), rl, sl, lr)
+				require.NoError(t, err)
+				want, err := ref.Match(context.Background(), rl, sl, lr)
+				require.NoError(t, err, "OTTL route failed where the fast route cannot")
+				require.Equal(t, want, got, "%q, record %d: %v / resource %v", text, n, lr.Attributes().AsRaw(), rl.Resource().Attributes().AsRaw())
+				n++
 			}
 		}
-	})
+	}
 }
