@@ -13,20 +13,48 @@ import (
 type Stage int
 
 const (
-	// StageBuffer: components that accepted data asynchronously (for example
-	// the function's own OTLP export) and must hand it downstream.
+	// StageBuffer: components that accepted data asynchronously and must hand
+	// it downstream.
 	StageBuffer Stage = iota * 10
 	// StageAggregate: components that derive state from data (cumulative or
 	// delta metrics) and must emit it.
 	StageAggregate
-	// StageExport: components that hold data on its way out.
+	// StageExport: components that hold data on its way out (a spool).
 	StageExport
 )
 
-// DrainFunc empties a component: when it returns, everything the component had
-// accepted before the call has been passed downstream (or failed and counted).
-// It must respect ctx's deadline.
-type DrainFunc func(ctx context.Context) error
+// Mode says how much of the way out a drain must wait for. Hooks of the
+// buffer and aggregate stages hand data on locally and complete in every
+// mode; the modes differ for the export stage, where the network is.
+type Mode int
+
+const (
+	// Blocking: return once everything accepted before the call has been
+	// acknowledged downstream, or cannot be now (the backend is failing and
+	// the data stays held), or ctx ends. The environment may freeze next.
+	Blocking Mode = iota
+	// Background: start sending and return at once. The environment stays
+	// thawed while the function runs, so the work goes on in parallel.
+	Background
+	// Final: the environment ends after this call. As Blocking within ctx;
+	// what is still held when it returns is counted as lost.
+	Final
+)
+
+func (m Mode) String() string {
+	switch m {
+	case Blocking:
+		return "blocking"
+	case Background:
+		return "background"
+	case Final:
+		return "final"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// DrainFunc empties a component as mode says. It must respect ctx's deadline.
+type DrainFunc func(ctx context.Context, mode Mode) error
 
 type hook struct {
 	id    uint64
@@ -35,11 +63,13 @@ type hook struct {
 	fn    DrainFunc
 }
 
-// Registry holds drain hooks. Components use Default; tests may make their own.
+// Registry holds drain hooks and stats sources. Components use Default;
+// tests may make their own.
 type Registry struct {
 	mu     sync.Mutex
 	nextID uint64
 	hooks  []hook
+	stats  []statsSource
 	// drainMu serialises Drain calls so two barriers never interleave.
 	drainMu sync.Mutex
 }
@@ -54,16 +84,25 @@ var Default = &Registry{}
 func (r *Registry) Register(name string, stage Stage, fn DrainFunc) (unregister func()) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.nextID++
-	id := r.nextID
+	id := r.newIDLocked()
 	r.hooks = append(r.hooks, hook{id: id, name: name, stage: stage, fn: fn})
 	slices.SortStableFunc(r.hooks, func(a, b hook) int { return int(a.stage - b.stage) })
+	return r.remover(func() { r.hooks = slices.DeleteFunc(r.hooks, func(h hook) bool { return h.id == id }) })
+}
+
+func (r *Registry) newIDLocked() uint64 {
+	r.nextID++
+	return r.nextID
+}
+
+// remover returns an idempotent function that runs del under r.mu.
+func (r *Registry) remover(del func()) func() {
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			r.mu.Lock()
 			defer r.mu.Unlock()
-			r.hooks = slices.DeleteFunc(r.hooks, func(h hook) bool { return h.id == id })
+			del()
 		})
 	}
 }
@@ -78,7 +117,7 @@ func (r *Registry) Len() int {
 // Drain runs every hook in stage order. A failing hook does not stop later
 // ones (they may still save data); all errors are returned joined, each named
 // by its hook. Hooks still pending when ctx ends are skipped and reported.
-func (r *Registry) Drain(ctx context.Context) error {
+func (r *Registry) Drain(ctx context.Context, mode Mode) error {
 	r.drainMu.Lock()
 	defer r.drainMu.Unlock()
 	r.mu.Lock()
@@ -90,7 +129,7 @@ func (r *Registry) Drain(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("drain %s: skipped: %w", h.name, err))
 			continue
 		}
-		if err := h.fn(ctx); err != nil {
+		if err := h.fn(ctx, mode); err != nil {
 			errs = append(errs, fmt.Errorf("drain %s: %w", h.name, err))
 		}
 	}
@@ -103,4 +142,4 @@ func Register(name string, stage Stage, fn DrainFunc) func() {
 }
 
 // Drain runs Default's hooks.
-func Drain(ctx context.Context) error { return Default.Drain(ctx) }
+func Drain(ctx context.Context, mode Mode) error { return Default.Drain(ctx, mode) }

@@ -157,7 +157,7 @@ func BenchmarkLogsToMetrics(b *testing.B) {
 						b.Fatal(err)
 					}
 					if bc.drains {
-						if err := reg.Drain(ctx); err != nil {
+						if err := reg.Drain(ctx, lambdalifecycle.Blocking); err != nil {
 							b.Fatal(err)
 						}
 					}

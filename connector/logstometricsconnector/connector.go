@@ -64,7 +64,7 @@ func (c *logsToMetrics) Start(context.Context, component.Host) error {
 				return
 			case <-t.C:
 				// The next consumer bounds the call (exporter timeouts).
-				if err := c.emit(context.Background()); err != nil {
+				if err := c.emit(context.Background(), lambdalifecycle.Background); err != nil {
 					c.logger.Warn("Interval flush failed", zap.Error(err))
 				}
 			}
@@ -84,7 +84,7 @@ func (c *logsToMetrics) Shutdown(ctx context.Context) error {
 	if c.unregister != nil {
 		c.unregister()
 	}
-	return c.emit(ctx)
+	return c.emit(ctx, lambdalifecycle.Final)
 }
 
 // ConsumeLogs aggregates the records. Condition errors under error_mode
@@ -109,7 +109,7 @@ func (c *logsToMetrics) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 
 // emit sends the aggregated metrics downstream synchronously; it is the
 // drain hook, so when it returns the metrics have left this component.
-func (c *logsToMetrics) emit(ctx context.Context) error {
+func (c *logsToMetrics) emit(ctx context.Context, _ lambdalifecycle.Mode) error {
 	c.emitMu.Lock()
 	defer c.emitMu.Unlock()
 	c.mu.Lock()

@@ -127,7 +127,7 @@ func TestGolden(t *testing.T) {
 			require.NoError(t, c.Start(context.Background(), componenttest.NewNopHost()))
 			for range 2 {
 				require.NoError(t, c.ConsumeLogs(context.Background(), input))
-				require.NoError(t, c.registry.Drain(context.Background()))
+				require.NoError(t, c.registry.Drain(context.Background(), lambdalifecycle.Blocking))
 			}
 			require.NoError(t, c.Shutdown(context.Background()))
 			if tt.temporality == TemporalityDelta {
@@ -255,7 +255,7 @@ func TestExactAcrossBatchesAndDrains(t *testing.T) {
 					}
 					require.NoError(t, c.ConsumeLogs(context.Background(), ld))
 				}
-				require.NoError(t, c.registry.Drain(context.Background()))
+				require.NoError(t, c.registry.Drain(context.Background(), lambdalifecycle.Blocking))
 				md := sink.AllMetrics()[drain]
 				if temporality == TemporalityCumulative {
 					got = map[string]*totals{"a": {}, "b": {}, "c": {}}
@@ -404,7 +404,7 @@ func TestStartTimes(t *testing.T) {
 			for range 3 {
 				require.NoError(t, c.ConsumeLogs(context.Background(), ld))
 				ends = append(ends, clock.advance(time.Second))
-				require.NoError(t, c.emit(context.Background()))
+				require.NoError(t, c.emit(context.Background(), lambdalifecycle.Blocking))
 			}
 			require.Len(t, sink.AllMetrics(), 3)
 			for i, md := range sink.AllMetrics() {
@@ -500,7 +500,7 @@ func TestEmitFailure(t *testing.T) {
 	ld := plog.NewLogs()
 	record(ld, nil)
 	require.NoError(t, c.ConsumeLogs(context.Background(), ld))
-	require.ErrorContains(t, c.emit(context.Background()), "backend down")
+	require.ErrorContains(t, c.emit(context.Background(), lambdalifecycle.Blocking), "backend down")
 	assert.Equal(t, int64(1), counterValue(t, tel, "otelcol.logstometrics.dropped_data_points"))
 
 	refuse = false
@@ -532,7 +532,7 @@ func TestLifecycle(t *testing.T) {
 	ld := plog.NewLogs()
 	record(ld, nil)
 	require.NoError(t, c.ConsumeLogs(context.Background(), ld))
-	require.NoError(t, c.registry.Drain(context.Background()))
+	require.NoError(t, c.registry.Drain(context.Background(), lambdalifecycle.Blocking))
 	require.Len(t, sink.AllMetrics(), 1, "the drain hook emits synchronously")
 	require.NoError(t, c.ConsumeLogs(context.Background(), ld))
 	require.NoError(t, c.Shutdown(context.Background()))
@@ -589,12 +589,12 @@ func TestDeltaIdleSeries(t *testing.T) {
 	}
 
 	require.NoError(t, c.ConsumeLogs(context.Background(), batch("a")))
-	require.NoError(t, c.emit(context.Background())) // a
-	require.NoError(t, c.emit(context.Background())) // nothing new: a goes idle, then is forgotten
+	require.NoError(t, c.emit(context.Background(), lambdalifecycle.Blocking)) // a
+	require.NoError(t, c.emit(context.Background(), lambdalifecycle.Blocking)) // nothing new: a goes idle, then is forgotten
 	require.NoError(t, c.ConsumeLogs(context.Background(), batch("b")))
-	require.NoError(t, c.emit(context.Background())) // b has a's place, no overflow
+	require.NoError(t, c.emit(context.Background(), lambdalifecycle.Blocking)) // b has a's place, no overflow
 	require.NoError(t, c.ConsumeLogs(context.Background(), batch("c")))
-	require.NoError(t, c.emit(context.Background())) // b is still held: c overflows
+	require.NoError(t, c.emit(context.Background(), lambdalifecycle.Blocking)) // b is still held: c overflows
 
 	all := sink.AllMetrics()
 	require.Len(t, all, 3, "the idle emission sends nothing")
@@ -639,11 +639,11 @@ func TestDrainAfterUpstreamBuffer(t *testing.T) {
 	// Registered after the connector starts, yet it runs first: stages order
 	// hooks, not registration.
 	require.NoError(t, c.Start(context.Background(), componenttest.NewNopHost()))
-	unregister := c.registry.Register("buffer", lambdalifecycle.StageBuffer, func(ctx context.Context) error {
+	unregister := c.registry.Register("buffer", lambdalifecycle.StageBuffer, func(ctx context.Context, _ lambdalifecycle.Mode) error {
 		return c.ConsumeLogs(ctx, held)
 	})
 	defer unregister()
-	require.NoError(t, c.registry.Drain(context.Background()))
+	require.NoError(t, c.registry.Drain(context.Background(), lambdalifecycle.Blocking))
 	require.Len(t, sink.AllMetrics(), 1)
 	assert.Equal(t, int64(2), sink.AllMetrics()[0].ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Sum().DataPoints().At(0).IntValue())
 	require.NoError(t, c.Shutdown(context.Background()))

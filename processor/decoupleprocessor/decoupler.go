@@ -70,7 +70,7 @@ func (d *decoupler[T]) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	d.unregister()
-	err := d.drain(ctx)
+	err := d.drain(ctx, lambdalifecycle.Final)
 	close(d.stop)
 	d.wg.Wait()
 	return err
@@ -119,7 +119,7 @@ func (d *decoupler[T]) work() {
 }
 
 // drain waits until everything accepted before the call has gone downstream.
-func (d *decoupler[T]) drain(ctx context.Context) error {
+func (d *decoupler[T]) drain(ctx context.Context, _ lambdalifecycle.Mode) error {
 	d.mu.Lock()
 	idle, pending := d.idle, d.pending
 	d.mu.Unlock()

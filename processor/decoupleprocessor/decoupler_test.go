@@ -58,10 +58,10 @@ func TestAcceptsAtOnceAndDrainsBeforeFreeze(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	require.Error(t, drains.Drain(ctx), "a drain that cannot finish must say so")
+	require.Error(t, drains.Drain(ctx, lambdalifecycle.Blocking), "a drain that cannot finish must say so")
 
 	drained := make(chan error)
-	go func() { drained <- drains.Drain(context.Background()) }()
+	go func() { drained <- drains.Drain(context.Background(), lambdalifecycle.Blocking) }()
 	close(g.release)
 	require.NoError(t, <-drained)
 	assert.Equal(t, 6, g.LogRecordCount())

@@ -10,9 +10,9 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
 
+	"github.com/lambda-o11y/otelcol-lambda/internal/sharedcomponent"
 	"github.com/lambda-o11y/otelcol-lambda/lambdalifecycle"
 	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver/internal/metadata"
-	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver/internal/sharedcomponent"
 )
 
 // Option changes what the factory's receivers do; tests use it to run the

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.uber.org/zap"
 
+	"github.com/lambda-o11y/otelcol-lambda/lambdalifecycle"
 	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver/internal/extensionapi"
 	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver/internal/translator"
 )
@@ -82,7 +83,7 @@ func (r *lambdaReceiver) onShutdown(ctx context.Context, ev extensionapi.Event) 
 // flush pushes what the translator holds, then runs every drain hook so that
 // nothing is left in a component when the environment freezes.
 func (r *lambdaReceiver) flush(ctx context.Context) {
-	err := errors.Join(r.push(ctx), r.opts.drains.Drain(ctx))
+	err := errors.Join(r.push(ctx), r.opts.drains.Drain(ctx, lambdalifecycle.Blocking))
 	if err != nil {
 		r.tr.Count(translator.MetricFlushFailures, 1)
 		r.logger.Error("Flush before freeze incomplete", zap.Error(err))

@@ -314,7 +314,7 @@ func TestDrainHooksRunBeforeFreeze(t *testing.T) {
 	h := startHarness(t, lambdaemu.Config{}, nil)
 	var mu sync.Mutex
 	var frozenAtDrain []bool
-	unregister := h.drains.Register("probe", lambdalifecycle.StageBuffer, func(context.Context) error {
+	unregister := h.drains.Register("probe", lambdalifecycle.StageBuffer, func(context.Context, lambdalifecycle.Mode) error {
 		mu.Lock()
 		defer mu.Unlock()
 		frozenAtDrain = append(frozenAtDrain, h.emu.Frozen())

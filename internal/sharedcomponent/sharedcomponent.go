@@ -1,4 +1,4 @@
-// Package sharedcomponent lets one receiver instance serve several pipelines:
+// Package sharedcomponent lets one component instance serve several pipelines:
 // core's and contrib's versions are internal to their modules, so this is the
 // project's own small copy of the pattern.
 package sharedcomponent
