@@ -41,19 +41,38 @@ type BufferingConfig struct {
 	_         struct{}
 }
 
-// FlushConfig bounds the flush before freeze that follows every INVOKE.
+// FlushConfig is the flush policy and the bounds of its waits.
 type FlushConfig struct {
+	// Strategy: end, periodic, continuous or adaptive (see flushcontrol.go).
+	Strategy Strategy `mapstructure:"strategy"`
+	// ExportBudget bounds, in a blocking flush, the wait for the backend
+	// after platform.runtimeDone: what it does not acknowledge in time stays
+	// in the spool and leaves in the background after the next thaw.
+	ExportBudget time.Duration `mapstructure:"export_budget"`
+	// Interval: how often non-blocking strategies emit metrics and
+	// aggregates (periodic: all its telemetry); the backstop of a blocking
+	// flush during a long invocation.
+	Interval time.Duration  `mapstructure:"interval"`
+	Adaptive AdaptiveConfig `mapstructure:"adaptive"`
 	// RuntimeDoneGrace is how long past the invocation's deadline the receiver
 	// still waits for platform.runtimeDone (a timeout's arrives after it).
 	RuntimeDoneGrace time.Duration `mapstructure:"runtime_done_grace"`
 	// MaxWait caps the wait for platform.runtimeDone whatever the deadline.
 	MaxWait time.Duration `mapstructure:"max_wait"`
-	// Timeout bounds pushing the invocation's data and draining the pipeline.
-	Timeout time.Duration `mapstructure:"timeout"`
 	// MaxPendingRecords: past this many log records held between flushes the
 	// listener pushes them downstream at once (long, chatty invocations).
 	MaxPendingRecords int `mapstructure:"max_pending_records"`
 	_                 struct{}
+}
+
+// AdaptiveConfig says when invocations count as regular.
+type AdaptiveConfig struct {
+	// Warmup: this many gaps between invocations, each at most IdleGap, make
+	// the traffic regular (so the first invocations after a cold start block).
+	Warmup int `mapstructure:"warmup"`
+	// IdleGap: a longer gap between two invocations makes it rare again.
+	IdleGap time.Duration `mapstructure:"idle_gap"`
+	_       struct{}
 }
 
 // ShutdownConfig bounds the work done on SHUTDOWN within Lambda's deadline.
@@ -111,7 +130,9 @@ func (c *Config) Validate() error {
 	}{
 		{"flush.runtime_done_grace", c.Flush.RuntimeDoneGrace},
 		{"flush.max_wait", c.Flush.MaxWait},
-		{"flush.timeout", c.Flush.Timeout},
+		{"flush.export_budget", c.Flush.ExportBudget},
+		{"flush.interval", c.Flush.Interval},
+		{"flush.adaptive.idle_gap", c.Flush.Adaptive.IdleGap},
 		{"shutdown.report_wait", c.Shutdown.ReportWait},
 		{"shutdown.margin", c.Shutdown.Margin},
 	} {
@@ -119,8 +140,14 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: must not be negative, got %s", f.name, f.d))
 		}
 	}
-	if c.Flush.MaxWait == 0 || c.Flush.Timeout == 0 {
-		errs = append(errs, errors.New("flush.max_wait and flush.timeout: must be positive (every wait is bounded)"))
+	if c.Flush.MaxWait == 0 || c.Flush.Interval == 0 {
+		errs = append(errs, errors.New("flush.max_wait and flush.interval: must be positive (every wait is bounded)"))
+	}
+	if !slices.Contains(strategies, c.Flush.Strategy) {
+		errs = append(errs, fmt.Errorf("flush.strategy: %q is not one of %v", c.Flush.Strategy, strategies))
+	}
+	if c.Flush.Adaptive.Warmup < 0 {
+		errs = append(errs, fmt.Errorf("flush.adaptive.warmup: must not be negative, got %d", c.Flush.Adaptive.Warmup))
 	}
 	if c.Flush.MaxPendingRecords <= 0 {
 		errs = append(errs, fmt.Errorf("flush.max_pending_records: must be positive, got %d", c.Flush.MaxPendingRecords))

@@ -31,8 +31,12 @@ func TestLoadConfig(t *testing.T) {
 			PlatformLogs:       true,
 			MaxRecordBytes:     1024,
 			MetricsTemporality: "delta",
-			Flush:              FlushConfig{RuntimeDoneGrace: time.Second, MaxWait: 30 * time.Second, Timeout: 3 * time.Second, MaxPendingRecords: 500},
-			Shutdown:           ShutdownConfig{ReportWait: 100 * time.Millisecond, Margin: 300 * time.Millisecond},
+			Flush: FlushConfig{
+				Strategy: StrategyPeriodic, ExportBudget: 20 * time.Millisecond, Interval: 30 * time.Second,
+				Adaptive:         AdaptiveConfig{Warmup: 5, IdleGap: 2 * time.Minute},
+				RuntimeDoneGrace: time.Second, MaxWait: 30 * time.Second, MaxPendingRecords: 500,
+			},
+			Shutdown: ShutdownConfig{ReportWait: 100 * time.Millisecond, Margin: 300 * time.Millisecond},
 		}},
 		{name: "bad_types", wantErr: `types: "logs" is not one of`},
 		{name: "bad_buffering", wantErr: "buffering.timeout_ms: 10 is outside"},
@@ -41,14 +45,17 @@ func TestLoadConfig(t *testing.T) {
 		{name: "bad_schema", wantErr: `schema_version: "2021-01-01"`},
 		{name: "bad_temporality", wantErr: "metrics_temporality"},
 		{name: "bad_flush", wantErr: "flush.max_wait"},
+		{name: "bad_strategy", wantErr: `unknown flush strategy "sometimes" (one of [end periodic continuous adaptive])`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := createDefaultConfig()
 			sub, err := cm.Sub(component.NewIDWithName(metadata.Type, tt.name).String())
 			require.NoError(t, err)
-			require.NoError(t, sub.Unmarshal(cfg))
-			err = confmap.Validate(cfg)
+			err = sub.Unmarshal(cfg)
+			if err == nil {
+				err = confmap.Validate(cfg)
+			}
 			if tt.wantErr != "" {
 				require.ErrorContains(t, err, tt.wantErr)
 				return

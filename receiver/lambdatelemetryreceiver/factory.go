@@ -102,9 +102,12 @@ func createDefaultConfig() component.Config {
 		MaxRecordBytes:     256 << 10,
 		MetricsTemporality: "cumulative",
 		Flush: FlushConfig{
+			Strategy:          StrategyAdaptive,
+			ExportBudget:      50 * time.Millisecond,
+			Interval:          10 * time.Second,
+			Adaptive:          AdaptiveConfig{Warmup: 2, IdleGap: time.Minute},
 			RuntimeDoneGrace:  500 * time.Millisecond,
 			MaxWait:           15 * time.Minute,
-			Timeout:           5 * time.Second,
 			MaxPendingRecords: 10000,
 		},
 		Shutdown: ShutdownConfig{ReportWait: 300 * time.Millisecond, Margin: 200 * time.Millisecond},

@@ -14,9 +14,13 @@ import (
 	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver/internal/translator"
 )
 
+// localBudget bounds a flush that only hands data on inside the process
+// (translator, aggregates, the spool's disk): no network is waited for.
+const localBudget = time.Second
+
 // run is the extension's event loop. Every call to /event/next may freeze the
-// environment, so each is preceded by a flush of everything the invocation
-// produced.
+// environment; the flush policy (flushControl) decides, per invocation,
+// whether the call waits for the invocation's data to reach the backend.
 func (r *lambdaReceiver) run(ctx context.Context) {
 	for {
 		ev, err := r.client.Next(ctx)
@@ -40,30 +44,62 @@ func (r *lambdaReceiver) run(ctx context.Context) {
 	}
 }
 
-// onInvoke waits for the invocation's platform.runtimeDone (bounded by its
-// deadline plus a grace and by flush.max_wait), then flushes.
+// onInvoke runs the invocation's plan. Non-blocking: emit and wake the
+// export when due, then return to /next at once; the environment stays
+// thawed while the function runs, and what the Telemetry API delivers after
+// the freeze is handled after the next thaw. Blocking: wait for
+// platform.runtimeDone, then flush with the export budget.
 func (r *lambdaReceiver) onInvoke(ctx context.Context, ev extensionapi.Event) {
 	deadline := time.UnixMilli(ev.DeadlineMs)
 	r.tr.StartInvocation(ev.RequestID, ev.Tracing.Value, ev.InvokedFunctionArn, deadline)
-	waitUntil := deadline.Add(r.cfg.Flush.RuntimeDoneGrace)
-	if limit := r.opts.now().Add(r.cfg.Flush.MaxWait); ev.DeadlineMs == 0 || limit.Before(waitUntil) {
-		waitUntil = limit
+	p := r.fc.onInvoke(r.opts.now())
+	if !p.blocking {
+		if p.emit {
+			r.flush(ctx, lambdalifecycle.Background, localBudget)
+		}
+		return
 	}
-	wctx, cancel := context.WithDeadline(ctx, waitUntil)
-	seen := r.tr.WaitRuntimeDone(wctx, ev.RequestID)
-	cancel()
-	if !seen && ctx.Err() == nil {
-		r.tr.Count(translator.MetricRuntimeDoneMissed, 1)
-		r.logger.Warn("platform.runtimeDone did not arrive before the wait ended; flushing anyway",
-			zap.String("requestId", ev.RequestID))
+	if !r.waitRuntimeDone(ctx, ev.RequestID, deadline, ev.DeadlineMs == 0) {
+		return
 	}
-	fctx, cancel := context.WithTimeout(ctx, r.cfg.Flush.Timeout)
-	defer cancel()
-	r.flush(fctx)
+	r.flush(ctx, lambdalifecycle.Blocking, r.cfg.Flush.ExportBudget)
 }
 
-// onShutdown waits briefly for the trailing platform.report, flushes within
-// the deadline Lambda gave, then stops the collector.
+// waitRuntimeDone waits for the invocation's platform.runtimeDone, bounded by
+// its deadline plus a grace and by flush.max_wait. Every flush.interval of a
+// long invocation it sends what has come so far, in the background (the
+// backstop). It reports false when the receiver is stopping.
+func (r *lambdaReceiver) waitRuntimeDone(ctx context.Context, requestID string, deadline time.Time, noDeadline bool) bool {
+	waitUntil := deadline.Add(r.cfg.Flush.RuntimeDoneGrace)
+	if limit := r.opts.now().Add(r.cfg.Flush.MaxWait); noDeadline || limit.Before(waitUntil) {
+		waitUntil = limit
+	}
+	for {
+		until := r.opts.now().Add(r.cfg.Flush.Interval)
+		if waitUntil.Before(until) {
+			until = waitUntil
+		}
+		wctx, cancel := context.WithDeadline(ctx, until)
+		seen := r.tr.WaitRuntimeDone(wctx, requestID)
+		cancel()
+		switch {
+		case seen:
+			return true
+		case ctx.Err() != nil:
+			return false
+		case !r.opts.now().Before(waitUntil):
+			r.tr.Count(translator.MetricRuntimeDoneMissed, 1)
+			r.logger.Warn("platform.runtimeDone did not arrive before the wait ended; flushing anyway",
+				zap.String("requestId", requestID))
+			return true
+		}
+		r.flush(ctx, lambdalifecycle.Background, localBudget)
+	}
+}
+
+// onShutdown waits briefly for the trailing platform.report, stops the
+// listener, makes the final flush within the deadline Lambda gave, then
+// stops the collector.
 func (r *lambdaReceiver) onShutdown(ctx context.Context, ev extensionapi.Event) {
 	deadline := time.UnixMilli(ev.DeadlineMs).Add(-r.cfg.Shutdown.Margin)
 	if ev.DeadlineMs == 0 {
@@ -75,24 +111,37 @@ func (r *lambdaReceiver) onShutdown(ctx context.Context, ev extensionapi.Event) 
 	wctx, wcancel := context.WithTimeout(sctx, r.cfg.Shutdown.ReportWait)
 	r.tr.WaitReports(wctx)
 	wcancel()
+	if err := r.server.Shutdown(sctx); err != nil {
+		r.logger.Warn("Telemetry listener did not stop in time", zap.Error(err))
+	}
 	r.tr.Close()
-	r.flush(sctx)
+	r.flush(sctx, lambdalifecycle.Final, 0)
 	r.opts.exitCollector()
 }
 
-// flush pushes what the translator holds, then runs every drain hook so that
-// nothing is left in a component when the environment freezes.
-func (r *lambdaReceiver) flush(ctx context.Context) {
-	err := errors.Join(r.push(ctx), r.opts.drains.Drain(ctx, lambdalifecycle.Blocking))
+// flush pushes everything the translator holds, metrics included, then runs
+// the drain hooks in mode. A positive budget bounds it; else ctx does.
+func (r *lambdaReceiver) flush(ctx context.Context, mode lambdalifecycle.Mode, budget time.Duration) {
+	if budget > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, budget)
+		defer cancel()
+	}
+	err := errors.Join(r.push(ctx, true), r.opts.drains.Drain(ctx, mode))
 	if err != nil {
 		r.tr.Count(translator.MetricFlushFailures, 1)
-		r.logger.Error("Flush before freeze incomplete", zap.Error(err))
+		r.logger.Error("Flush incomplete", zap.Stringer("mode", mode), zap.Error(err))
 	}
 }
 
-// push consumes the translator's pending logs, spans and metrics downstream.
-func (r *lambdaReceiver) push(ctx context.Context) error {
-	logs, traces, metrics := r.tr.Take()
+// push consumes the translator's pending logs and spans downstream, and its
+// metrics (with the in-band stats of other components) when withMetrics.
+// Pushes are serialised so that a flush waits for a delivery being pushed
+// by the listener: the drain that follows then sees all of it.
+func (r *lambdaReceiver) push(ctx context.Context, withMetrics bool) error {
+	r.pushMu.Lock()
+	defer r.pushMu.Unlock()
+	logs, traces := r.tr.TakeSignals()
 	var errs []error
 	if n := logs.LogRecordCount(); n > 0 && r.nextLogs != nil {
 		octx := r.obs.StartLogsOp(ctx)
@@ -106,6 +155,10 @@ func (r *lambdaReceiver) push(ctx context.Context) error {
 		r.obs.EndTracesOp(octx, "telemetryapi", n, err)
 		errs = append(errs, err)
 	}
+	if !withMetrics {
+		return errors.Join(errs...)
+	}
+	metrics := r.tr.TakeMetrics(r.opts.drains.Stats())
 	if n := metrics.DataPointCount(); n > 0 && r.nextMetrics != nil {
 		octx := r.obs.StartMetricsOp(ctx)
 		err := r.nextMetrics.ConsumeMetrics(octx, metrics)

@@ -1,6 +1,7 @@
 package lambdatelemetryreceiver
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -11,10 +12,11 @@ import (
 	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver/internal/translator"
 )
 
-// handleTelemetry receives a Telemetry API delivery. It only translates and
-// answers: pushing downstream happens at the flush, so Lambda's delivery is
-// never slowed by an exporter (a slow listener makes Lambda drop records).
-// The exception is a long invocation that piles up max_pending_records.
+// handleTelemetry receives a Telemetry API delivery: it translates it and,
+// unless the flush policy holds deliveries (periodic, up to
+// max_pending_records), hands it downstream at once. Downstream ends in the
+// spool, which answers from local disk, so Lambda's delivery is never slowed
+// by the backend (a slow listener makes Lambda drop records).
 func (r *lambdaReceiver) handleTelemetry(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -36,10 +38,17 @@ func (r *lambdaReceiver) handleTelemetry(w http.ResponseWriter, req *http.Reques
 		r.reject(w, http.StatusBadRequest, err)
 		return
 	}
+	if !r.dedup.firstTime(body) {
+		r.tr.Count(translator.MetricDuplicateRecords, int64(len(events)))
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	r.tr.Add(events)
-	if r.tr.PendingLogRecords() >= r.cfg.Flush.MaxPendingRecords {
-		if err := r.push(req.Context()); err != nil {
-			r.logger.Warn("Pushing pending telemetry failed", zap.Error(err))
+	if r.fc.pushOnArrival() || r.tr.PendingLogRecords() >= r.cfg.Flush.MaxPendingRecords {
+		// Lambda's request context ends when it gets its answer; the push
+		// is bounded by the components (the spool answers from disk).
+		if err := r.push(context.WithoutCancel(req.Context()), false); err != nil {
+			r.logger.Warn("Pushing telemetry downstream failed", zap.Error(err))
 		}
 	}
 	w.WriteHeader(http.StatusOK)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"go.opentelemetry.io/collector/component"
@@ -46,6 +47,9 @@ type lambdaReceiver struct {
 
 	client *extensionapi.Client
 	tr     *translator.Translator
+	fc     *flushControl
+	dedup  *batchDedup
+	pushMu sync.Mutex
 	server *http.Server
 	addr   net.Addr // where the listener bound (endpoint may name port 0)
 	host   component.Host
@@ -63,7 +67,10 @@ func newReceiver(set receiver.Settings, cfg *Config, o options) (*lambdaReceiver
 	if err != nil {
 		return nil, err
 	}
-	return &lambdaReceiver{cfg: cfg, set: set, opts: o, logger: set.Logger, obs: obs}, nil
+	return &lambdaReceiver{
+		cfg: cfg, set: set, opts: o, logger: set.Logger, obs: obs,
+		fc: newFlushControl(cfg.Flush), dedup: newBatchDedup(dedupWindow),
+	}, nil
 }
 
 // Start registers the extension, starts the telemetry listener, subscribes
@@ -99,7 +106,7 @@ func (r *lambdaReceiver) Start(ctx context.Context, host component.Host) error {
 		return r.initError(ctx, errTypeListener, fmt.Errorf("lambdatelemetry: listening on %s: %w", r.cfg.Endpoint, err))
 	}
 	r.addr = ln.Addr()
-	r.server = &http.Server{Handler: http.HandlerFunc(r.handleTelemetry), ReadHeaderTimeout: r.cfg.Flush.Timeout}
+	r.server = &http.Server{Handler: http.HandlerFunc(r.handleTelemetry), ReadHeaderTimeout: 5 * time.Second}
 	r.wg.Go(func() {
 		if err := r.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			r.logger.Error("Telemetry listener stopped", zap.Error(err))
@@ -152,7 +159,10 @@ func (r *lambdaReceiver) initError(ctx context.Context, errType string, cause er
 }
 
 // Shutdown stops the loop and the listener, then pushes whatever the
-// translator still holds (downstream components shut down after receivers).
+// translator still holds, so a SIGTERM at any moment leaves everything
+// received in the pipeline (downstream components, the spool among them,
+// shut down after receivers). The push only hands data on locally, so it
+// gets its own bound rather than a context the stop may have cancelled.
 func (r *lambdaReceiver) Shutdown(ctx context.Context) error {
 	if r.cancel != nil {
 		r.cancel()
@@ -163,7 +173,9 @@ func (r *lambdaReceiver) Shutdown(ctx context.Context) error {
 	}
 	r.wg.Wait()
 	if r.tr != nil {
-		err = errors.Join(err, r.push(ctx))
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), localBudget)
+		defer cancel()
+		err = errors.Join(err, r.push(pctx, true))
 	}
 	return err
 }

@@ -75,6 +75,9 @@ func startHarness(t *testing.T, emuCfg lambdaemu.Config, tweak func(*Config)) *h
 	)
 	cfg := f.CreateDefaultConfig().(*Config)
 	cfg.Endpoint = "127.0.0.1:0"
+	// The tests of what is exported before each freeze need every flush to
+	// block; the non-blocking strategies have tests of their own.
+	cfg.Flush.Strategy = StrategyEnd
 	if tweak != nil {
 		tweak(cfg)
 	}

@@ -29,6 +29,6 @@ func FuzzBatch(f *testing.F) {
 		}
 		tr.Add(events)
 		tr.Close()
-		tr.Take()
+		take(tr)
 	})
 }

@@ -1,6 +1,7 @@
 package translator
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ type invocation struct {
 	version      string
 
 	coldStart   bool
+	invoked     bool // INVOKE seen
 	startTime   time.Time
 	started     bool // platform.start seen
 	done        bool // runtimeDone translated (span and counts emitted)
@@ -73,16 +75,36 @@ func (inv *invocation) ids(t *Translator) (pcommon.TraceID, pcommon.SpanID) {
 
 func (t *Translator) onStart(ev *telemetryapi.Event, p *telemetryapi.Platform) {
 	inv := t.invocationLocked(p.RequestID)
+	if inv.started {
+		return // a redelivered event
+	}
 	inv.started = true
 	inv.startTime = ev.Time
 	inv.version = p.Version
 	t.setPlatformTracing(inv, p.Tracing)
 	t.invocationN++
 	inv.coldStart = t.invocationN == 1 && t.init.coldStartType()
-	if t.current == nil || t.current.requestID != p.RequestID {
-		// The INVOKE event may come after the telemetry of a fast invocation.
-		t.current = inv
+	// Kept in start order (deliveries are in order, so this is an append).
+	i := len(t.started)
+	for i > 0 && t.started[i-1].startTime.After(inv.startTime) {
+		i--
 	}
+	t.started = slices.Insert(t.started, i, inv)
+}
+
+// invocationAt is the invocation a line without a request id belongs to: the
+// last one started at or before the line's time. Invocations of one
+// environment do not overlap, so this holds whenever the line is delivered,
+// also after the next invocation began (a non-blocking flush lets the
+// environment freeze before the tail of an invocation is delivered). Lines
+// older than every known start (init output) belong to none.
+func (t *Translator) invocationAt(at time.Time) *invocation {
+	for i := len(t.started) - 1; i >= 0; i-- {
+		if !t.started[i].startTime.After(at) {
+			return t.started[i]
+		}
+	}
+	return nil
 }
 
 // setPlatformTracing takes the tracing object of platform.start or

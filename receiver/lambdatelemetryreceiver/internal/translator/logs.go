@@ -116,8 +116,8 @@ func (t *Translator) prefixRequestID(line string) string {
 }
 
 // newRecord appends a record tied to its invocation: the request id of the
-// record, else the invocation in progress if the record is not older than
-// its platform.start (init output is nobody's); with that invocation's trace
+// record, else the invocation that had started at the record's time (init
+// output is nobody's); with that invocation's trace
 // context so logs of uninstrumented functions still correlate. The span id is
 // fixed by platform.start: a record seen before it gets the trace id only.
 func (t *Translator) newRecord(ev *telemetryapi.Event, requestID string) plog.LogRecord {
@@ -131,9 +131,7 @@ func (t *Translator) newRecord(ev *telemetryapi.Event, requestID string) plog.Lo
 	case requestID != "":
 		inv = t.invocationLocked(requestID)
 	case ev.Type == telemetryapi.TypeFunction || ev.Type == telemetryapi.TypeExtension:
-		if cur := t.current; cur != nil && cur.started && !ev.Time.Before(cur.startTime) {
-			inv = cur
-		}
+		inv = t.invocationAt(ev.Time)
 	}
 	if inv == nil {
 		return lr

@@ -5,6 +5,8 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/lambda-o11y/otelcol-lambda/lambdalifecycle"
 )
 
 // Metric names follow the OTel FaaS semantic conventions where one exists;
@@ -28,6 +30,7 @@ const (
 	MetricRuntimeDoneMissed   = "otelcol.lambdatelemetry.runtime_done_missed"
 	MetricFlushFailures       = "otelcol.lambdatelemetry.flush_failures"
 	MetricTruncatedRecords    = "otelcol.lambdatelemetry.truncated_records"
+	MetricDuplicateRecords    = "otelcol.lambdatelemetry.duplicate_records"
 )
 
 // durationBounds (seconds) cover Lambda's range: 1 ms to its 15 min limit.
@@ -95,13 +98,15 @@ func (m *instrument) reset() {
 // instruments accumulates the receiver's metrics between flushes.
 type instruments struct {
 	cumulative bool
-	start      pcommon.Timestamp
+	// processStart is when counting began; start moves with delta emissions.
+	processStart pcommon.Timestamp
+	start        pcommon.Timestamp
 	list       []*instrument
 	byName     map[string]*instrument
 }
 
 func newInstruments(cumulative bool, start pcommon.Timestamp) *instruments {
-	in := &instruments{cumulative: cumulative, start: start, byName: map[string]*instrument{}}
+	in := &instruments{cumulative: cumulative, processStart: start, start: start, byName: map[string]*instrument{}}
 	for _, m := range []*instrument{
 		{name: MetricInvokeDuration, unit: "s", desc: "Duration of the function's handler, from platform.runtimeDone.", kind: kindHistogram, bounds: durationBounds},
 		{name: MetricInitDuration, unit: "s", desc: "Duration of the init phase, from platform.initReport.", kind: kindHistogram, bounds: durationBounds},
@@ -120,6 +125,7 @@ func newInstruments(cumulative bool, start pcommon.Timestamp) *instruments {
 		{name: MetricRuntimeDoneMissed, unit: "{invocation}", desc: "Invocations whose platform.runtimeDone did not arrive before the wait ended.", kind: kindIntSum},
 		{name: MetricFlushFailures, unit: "{flush}", desc: "Flushes before freeze or shutdown in which a consumer or drain hook failed.", kind: kindIntSum},
 		{name: MetricTruncatedRecords, unit: "{record}", desc: "Log records cut to max_record_bytes.", kind: kindIntSum},
+		{name: MetricDuplicateRecords, unit: "{record}", desc: "Telemetry API records discarded because Lambda delivered their batch again.", kind: kindIntSum},
 	} {
 		in.list = append(in.list, m)
 		in.byName[m.name] = m
@@ -180,5 +186,43 @@ func (in *instruments) emit(sm pmetric.ScopeMetrics, now pcommon.Timestamp) {
 	}
 	if !in.cumulative {
 		in.start = now
+	}
+}
+
+// emitStats appends the stats other components report (lambdalifecycle):
+// counts as cumulative integer sums since start (they count from their
+// component's start, whatever this receiver's temporality), the rest as
+// gauges; points of one name share a metric.
+func emitStats(sm pmetric.ScopeMetrics, stats []lambdalifecycle.Stat, start, now pcommon.Timestamp) {
+	byName := map[string]pmetric.Metric{}
+	for _, st := range stats {
+		m, ok := byName[st.Name]
+		if !ok {
+			m = sm.Metrics().AppendEmpty()
+			m.SetName(st.Name)
+			m.SetUnit(st.Unit)
+			m.SetDescription(st.Description)
+			if st.Cumulative {
+				s := m.SetEmptySum()
+				s.SetIsMonotonic(true)
+				s.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+			} else {
+				m.SetEmptyGauge()
+			}
+			byName[st.Name] = m
+		}
+		var dp pmetric.NumberDataPoint
+		if st.Cumulative {
+			dp = m.Sum().DataPoints().AppendEmpty()
+			dp.SetStartTimestamp(start)
+			dp.SetIntValue(int64(st.Value))
+		} else {
+			dp = m.Gauge().DataPoints().AppendEmpty()
+			dp.SetDoubleValue(st.Value)
+		}
+		dp.SetTimestamp(now)
+		for k, v := range st.Attributes {
+			dp.Attributes().PutStr(k, v)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/lambda-o11y/otelcol-lambda/lambdalifecycle"
 	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver/internal/telemetryapi"
 )
 
@@ -49,8 +51,8 @@ type Translator struct {
 	spans       ptrace.SpanSlice
 	metrics     *instruments
 	invocations map[string]*invocation
-	order       []string // request ids, oldest first, for eviction
-	current     *invocation
+	order       []string      // request ids, oldest first, for eviction
+	started     []*invocation // by platform.start time, for attributing lines by time
 	init        initState
 	invocationN int
 	changed     chan struct{} // closed and replaced at every Add
@@ -101,10 +103,10 @@ func (t *Translator) StartInvocation(requestID, tracingHeader, functionARN strin
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	inv := t.invocationLocked(requestID)
+	inv.invoked = true
 	inv.arn = functionARN
 	inv.deadline = deadline
 	inv.setTracing(tracingHeader)
-	t.current = inv
 }
 
 // WaitRuntimeDone blocks until platform.runtimeDone of requestID has been
@@ -122,13 +124,14 @@ func (t *Translator) WaitRuntimeDone(ctx context.Context, requestID string) bool
 }
 
 // PendingReports reports how many known invocations still wait for their
-// platform.report (which arrives after the next /event/next).
+// platform.report (which arrives after the next /event/next; after a
+// non-blocking flush, with the rest of the invocation's tail).
 func (t *Translator) PendingReports() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := 0
 	for _, inv := range t.invocations {
-		if inv.started && !inv.reported {
+		if (inv.invoked || inv.started) && !inv.reported {
 			n++
 		}
 	}
@@ -160,9 +163,9 @@ func (t *Translator) PendingLogRecords() int {
 	return t.logRecords.Len()
 }
 
-// Take returns everything built since the last Take; empty signals are
-// returned as zero-length values (check with *Count()).
-func (t *Translator) Take() (plog.Logs, ptrace.Traces, pmetric.Metrics) {
+// TakeSignals returns the logs and spans built since the last take; empty
+// signals are returned as zero-length values (check with *Count()).
+func (t *Translator) TakeSignals() (plog.Logs, ptrace.Traces) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	logs, traces := t.logs, t.traces
@@ -174,17 +177,27 @@ func (t *Translator) Take() (plog.Logs, ptrace.Traces, pmetric.Metrics) {
 	if traces.SpanCount() == 0 {
 		traces = ptrace.NewTraces()
 	}
+	return logs, traces
+}
+
+// TakeMetrics returns the receiver's metrics as of now, with the stats other
+// components report in-band (lambdalifecycle), under the same resource.
+func (t *Translator) TakeMetrics(stats []lambdalifecycle.Stat) pmetric.Metrics {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	metrics := pmetric.NewMetrics()
 	rm := metrics.ResourceMetrics().AppendEmpty()
 	t.resource.CopyTo(rm.Resource())
 	sm := rm.ScopeMetrics().AppendEmpty()
 	sm.Scope().SetName(t.opts.ScopeName)
 	sm.Scope().SetVersion(t.opts.ScopeVersion)
-	t.metrics.emit(sm, pcommon.NewTimestampFromTime(t.opts.Now()))
+	now := pcommon.NewTimestampFromTime(t.opts.Now())
+	t.metrics.emit(sm, now)
+	emitStats(sm, stats, t.metrics.processStart, now)
 	if sm.Metrics().Len() == 0 {
 		metrics = pmetric.NewMetrics()
 	}
-	return logs, traces, metrics
+	return metrics
 }
 
 // Close emits what can only be emitted at the end: an init span whose
@@ -205,6 +218,9 @@ func (t *Translator) invocationLocked(requestID string) *invocation {
 	t.invocations[requestID] = inv
 	t.order = append(t.order, requestID)
 	if len(t.order) > maxTracked {
+		if old := t.invocations[t.order[0]]; old.started {
+			t.started = slices.DeleteFunc(t.started, func(i *invocation) bool { return i == old })
+		}
 		delete(t.invocations, t.order[0])
 		t.order = t.order[1:]
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
@@ -92,7 +93,7 @@ func TestScenarios(t *testing.T) {
 			tr := newTestTranslator(tt.opts)
 			replay(t, tr, filepath.Join(dir, "events.json"))
 			tr.Close()
-			logs, traces, metrics := tr.Take()
+			logs, traces, metrics := take(tr)
 			if *update {
 				require.NoError(t, golden.WriteLogs(t, filepath.Join(dir, "logs.yaml"), logs))
 				require.NoError(t, golden.WriteTraces(t, filepath.Join(dir, "traces.yaml"), traces))
@@ -116,7 +117,7 @@ func TestScenarios(t *testing.T) {
 func TestLogsCarryInvocationTraceContext(t *testing.T) {
 	tr := newTestTranslator(Options{Cumulative: true})
 	replay(t, tr, filepath.Join("testdata", "cold_start", "events.json"))
-	logs, traces, _ := tr.Take()
+	logs, traces, _ := take(tr)
 	wantTrace, _ := parseHex32("0123456789abcdef0123456789abcdef"[:0] + "6745a0000123456789abcdef01234567")
 	var server ptrace.Span
 	spans := traces.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
@@ -151,8 +152,8 @@ func parseHex32(s string) (pcommon.TraceID, bool) {
 func TestLateReportCountedOnce(t *testing.T) {
 	tr := newTestTranslator(Options{Cumulative: true})
 	replay(t, tr, filepath.Join("testdata", "cold_start", "events.json"))
-	_, _, first := tr.Take()
-	_, _, second := tr.Take()
+	_, _, first := take(tr)
+	_, _, second := take(tr)
 	for _, md := range []pmetric.Metrics{first, second} {
 		assert.Equal(t, int64(2), sumOf(t, md, MetricInvocations))
 	}
@@ -220,7 +221,7 @@ func TestSpanIsNeverItsOwnParent(t *testing.T) {
 		{"time":"2026-11-25T10:00:01Z","type":"platform.runtimeDone","record":{"requestId":"r","status":"success","metrics":{"durationMs":1000}}}]`))
 	require.NoError(t, err)
 	tr.Add(events)
-	_, traces, _ := tr.Take()
+	_, traces, _ := take(tr)
 	span := traces.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
 	assert.Equal(t, "2222222222222222", span.SpanID().String())
 	assert.Equal(t, "1111111111111111", span.ParentSpanID().String())
@@ -232,7 +233,7 @@ func TestSpanIsNeverItsOwnParent(t *testing.T) {
 		{"time":"2026-11-25T10:00:01Z","type":"platform.runtimeDone","record":{"requestId":"r","status":"success","metrics":{"durationMs":1000}}}]`))
 	require.NoError(t, err)
 	tr.Add(events)
-	_, traces, _ = tr.Take()
+	_, traces, _ = take(tr)
 	span = traces.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
 	assert.True(t, span.ParentSpanID().IsEmpty(), "no caller parent known: a root span")
 }
@@ -251,7 +252,7 @@ func TestRecordsBeforePlatformStart(t *testing.T) {
 		{"time":"2026-11-25T10:00:01Z","type":"platform.runtimeDone","record":{"requestId":"r","status":"success","metrics":{"durationMs":1000}}}]`))
 	require.NoError(t, err)
 	tr.Add(events)
-	logs, traces, _ := tr.Take()
+	logs, traces, _ := take(tr)
 	assert.Equal(t, "2222222222222222", traces.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).SpanID().String())
 	records := logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
 	require.Equal(t, 3, records.Len())
@@ -261,4 +262,45 @@ func TestRecordsBeforePlatformStart(t *testing.T) {
 	assert.Equal(t, "6745a0000123456789abcdef01234567", records.At(1).TraceID().String(), "a record naming its request gets the trace id")
 	assert.True(t, records.At(1).SpanID().IsEmpty(), "but no span id before platform.start")
 	assert.Equal(t, "2222222222222222", records.At(2).SpanID().String())
+}
+
+// take is what a flush takes: logs, spans and the metrics (no other stats).
+func take(tr *Translator) (plog.Logs, ptrace.Traces, pmetric.Metrics) {
+	logs, traces := tr.TakeSignals()
+	return logs, traces, tr.TakeMetrics(nil)
+}
+
+// After a non-blocking flush the tail of invocation a (a line without a
+// request id) is delivered after invocation b began: the line's time, not the
+// order of arrival, says whose it is. Lines older than every start are
+// nobody's (init output).
+func TestLinesAttributedByTime(t *testing.T) {
+	tr := newTestTranslator(Options{})
+	batch := func(s string) {
+		events, err := telemetryapi.DecodeBatch([]byte(s))
+		require.NoError(t, err)
+		tr.Add(events)
+	}
+	tr.StartInvocation("a", "Root=1-6745a000-0123456789abcdef0123456a;Parent=1111111111111111;Sampled=1", "", clock)
+	batch(`[{"time":"2026-11-25T10:00:00.000Z","type":"function","record":"init output"},
+	        {"time":"2026-11-25T10:00:01.000Z","type":"platform.start","record":{"requestId":"a"}},
+	        {"time":"2026-11-25T10:00:01.010Z","type":"function","record":"a early"}]`)
+	tr.StartInvocation("b", "Root=1-6745a000-0123456789abcdef0123456b;Parent=1111111111111111;Sampled=1", "", clock)
+	batch(`[{"time":"2026-11-25T10:00:01.020Z","type":"function","record":"a tail"},
+	        {"time":"2026-11-25T10:00:01.030Z","type":"platform.runtimeDone","record":{"requestId":"a","status":"success"}},
+	        {"time":"2026-11-25T10:00:02.000Z","type":"platform.start","record":{"requestId":"b"}},
+	        {"time":"2026-11-25T10:00:02.010Z","type":"function","record":"b line"}]`)
+	logs, _, _ := take(tr)
+	got := map[string]string{}
+	lrs := logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	for i := range lrs.Len() {
+		id, _ := lrs.At(i).Attributes().Get("faas.invocation_id")
+		got[lrs.At(i).Body().Str()] = id.Str() + " " + lrs.At(i).TraceID().String()
+	}
+	assert.Equal(t, map[string]string{
+		"init output": " ",
+		"a early":     "a 6745a0000123456789abcdef0123456a",
+		"a tail":      "a 6745a0000123456789abcdef0123456a",
+		"b line":      "b 6745a0000123456789abcdef0123456b",
+	}, got)
 }

@@ -1,0 +1,104 @@
+package lambdatelemetryreceiver
+
+import (
+	"fmt"
+	"time"
+)
+
+// Strategy names when the extension exports relative to the Lambda freeze.
+type Strategy string
+
+const (
+	// StrategyEnd waits for every invocation's platform.runtimeDone and sends
+	// what it produced before letting the environment freeze: the freshest
+	// data, at the price of billed time after each response.
+	StrategyEnd Strategy = "end"
+	// StrategyPeriodic lets the environment freeze at once and sends the
+	// receiver's telemetry at the start of an invocation once Interval has
+	// passed, in parallel with the function: fewest requests, oldest data.
+	StrategyPeriodic Strategy = "periodic"
+	// StrategyContinuous lets the environment freeze at once and hands every
+	// Telemetry API delivery to the pipeline as it comes, so it leaves while
+	// the environment is thawed; aggregates are emitted every Interval.
+	StrategyContinuous Strategy = "continuous"
+	// StrategyAdaptive uses end while invocations are rare (after a cold start,
+	// after a gap longer than IdleGap) and continuous once they are regular.
+	StrategyAdaptive Strategy = "adaptive"
+)
+
+var strategies = []Strategy{StrategyEnd, StrategyPeriodic, StrategyContinuous, StrategyAdaptive}
+
+// UnmarshalText accepts the strategy names, so a bad one fails at load with
+// the list of good ones.
+func (s *Strategy) UnmarshalText(text []byte) error {
+	for _, known := range strategies {
+		if string(text) == string(known) {
+			*s = known
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown flush strategy %q (one of %v)", text, strategies)
+}
+
+// plan is what the event loop does for one invocation.
+type plan struct {
+	// blocking: wait for runtimeDone, then flush and export within the
+	// budget before the next /event/next.
+	blocking bool
+	// emit: (non-blocking) emit metrics and aggregates and wake the export at
+	// the start of the invocation.
+	emit bool
+}
+
+// flushControl is the flush policy: a pure function of the invocation times
+// it has seen and the clock reading it is given. The event loop asks it once
+// per INVOKE; the listener asks whether deliveries go downstream on arrival.
+type flushControl struct {
+	strategy Strategy
+	interval time.Duration
+	warmup   int
+	idleGap  time.Duration
+
+	invokes  []time.Time // the last warmup+1 INVOKE times, oldest first
+	lastEmit time.Time
+}
+
+func newFlushControl(cfg FlushConfig) *flushControl {
+	return &flushControl{strategy: cfg.Strategy, interval: cfg.Interval, warmup: cfg.Adaptive.Warmup, idleGap: cfg.Adaptive.IdleGap}
+}
+
+// onInvoke records an INVOKE at now and returns the plan for it.
+func (f *flushControl) onInvoke(now time.Time) plan {
+	f.invokes = append(f.invokes, now)
+	if len(f.invokes) > f.warmup+1 {
+		f.invokes = f.invokes[1:]
+	}
+	if f.strategy == StrategyEnd || (f.strategy == StrategyAdaptive && !f.regular()) {
+		f.lastEmit = now
+		return plan{blocking: true}
+	}
+	emit := now.Sub(f.lastEmit) >= f.interval
+	if emit {
+		f.lastEmit = now
+	}
+	return plan{emit: emit}
+}
+
+// regular: the last warmup gaps between invocations were all at most idleGap
+// (so at least warmup+1 invocations since the cold start).
+func (f *flushControl) regular() bool {
+	if len(f.invokes) < f.warmup+1 {
+		return false
+	}
+	for i := 1; i < len(f.invokes); i++ {
+		if f.invokes[i].Sub(f.invokes[i-1]) > f.idleGap {
+			return false
+		}
+	}
+	return true
+}
+
+// pushOnArrival says whether a Telemetry API delivery goes downstream as soon
+// as it is translated. Only periodic holds deliveries until its interval
+// (bounded by max_pending_records): the others want data out while thawed.
+func (f *flushControl) pushOnArrival() bool { return f.strategy != StrategyPeriodic }

@@ -1,0 +1,69 @@
+package lambdatelemetryreceiver
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestFlushControlPlans(t *testing.T) {
+	cfg := createDefaultConfig().(*Config).Flush // interval 10s, warmup 2, idle gap 1m
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	at := func(offsets ...time.Duration) []time.Time {
+		var ts []time.Time
+		for _, o := range offsets {
+			ts = append(ts, t0.Add(o))
+		}
+		return ts
+	}
+	block := plan{blocking: true}
+	emit := plan{emit: true}
+	free := plan{}
+	tests := []struct {
+		name     string
+		strategy Strategy
+		invokes  []time.Time
+		want     []plan
+	}{
+		{"end always blocks", StrategyEnd, at(0, time.Second, 2*time.Second), []plan{block, block, block}},
+		{"continuous never blocks, emits every interval", StrategyContinuous,
+			at(0, time.Second, 9*time.Second, 10*time.Second, 11*time.Second), []plan{emit, free, free, emit, free}},
+		{"periodic never blocks, emits every interval", StrategyPeriodic,
+			at(0, 5*time.Second, 12*time.Second), []plan{emit, free, emit}},
+		{"adaptive blocks until two regular gaps", StrategyAdaptive,
+			at(0, time.Second, 2*time.Second, 3*time.Second, 4*time.Second), []plan{block, block, free, free, free}},
+		{"adaptive: a blocking flush emitted, so the interval counts from it", StrategyAdaptive,
+			at(0, time.Second, 2*time.Second, 11*time.Second, 12*time.Second), []plan{block, block, free, emit, free}},
+		{"adaptive blocks again after an idle gap, then warms up again", StrategyAdaptive,
+			at(0, time.Second, 2*time.Second, 3*time.Second, 5*time.Minute, 5*time.Minute+time.Second, 5*time.Minute+2*time.Second),
+			[]plan{block, block, free, free, block, block, free}},
+		{"adaptive with invocations a minute apart stays non-blocking", StrategyAdaptive,
+			at(0, time.Minute, 2*time.Minute, 3*time.Minute), []plan{block, block, emit, emit}},
+		{"adaptive with a slow trickle keeps blocking", StrategyAdaptive,
+			at(0, 2*time.Minute, 4*time.Minute, 6*time.Minute), []plan{block, block, block, block}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := cfg
+			c.Strategy = tt.strategy
+			fc := newFlushControl(c)
+			var got []plan
+			for _, ts := range tt.invokes {
+				got = append(got, fc.onInvoke(ts))
+			}
+			assert.Equal(t, tt.want, got)
+			assert.Equal(t, tt.strategy != StrategyPeriodic, fc.pushOnArrival())
+		})
+	}
+}
+
+func TestBatchDedup(t *testing.T) {
+	d := newBatchDedup(2)
+	assert.True(t, d.firstTime([]byte("a")))
+	assert.False(t, d.firstTime([]byte("a")), "the same bytes again")
+	assert.True(t, d.firstTime([]byte("b")))
+	assert.True(t, d.firstTime([]byte("c")), "a full window forgets the oldest")
+	assert.True(t, d.firstTime([]byte("a")), "a was forgotten")
+	assert.False(t, d.firstTime([]byte("c")))
+}
