@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
 	"go.opentelemetry.io/collector/confmap/provider/yamlprovider"
 	"go.opentelemetry.io/collector/connector"
+	"go.opentelemetry.io/collector/connector/forwardconnector"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/debugexporter"
 	"go.opentelemetry.io/collector/exporter/otlpexporter"
@@ -52,8 +53,9 @@ func newDistribution(t *testing.T, opts ...lambdatelemetryreceiver.Option) distr
 	add(processors[1].Type(), "github.com/lambda-o11y/otelcol-lambda/processor/jsonlogparseprocessor")
 	add(processors[2].Type(), "go.opentelemetry.io/collector/processor/batchprocessor")
 	add(processors[3].Type(), "go.opentelemetry.io/collector/processor/memorylimiterprocessor")
-	connectors := []connector.Factory{logstometricsconnector.NewFactory()}
+	connectors := []connector.Factory{logstometricsconnector.NewFactory(), forwardconnector.NewFactory()}
 	add(connectors[0].Type(), "github.com/lambda-o11y/otelcol-lambda/connector/logstometricsconnector")
+	add(connectors[1].Type(), "go.opentelemetry.io/collector/connector/forwardconnector")
 	exporters := []exporter.Factory{otlpexporter.NewFactory(), otlphttpexporter.NewFactory(), debugexporter.NewFactory()}
 	add(exporters[0].Type(), "go.opentelemetry.io/collector/exporter/otlpexporter")
 	add(exporters[1].Type(), "go.opentelemetry.io/collector/exporter/otlphttpexporter")

@@ -59,6 +59,8 @@ func runPreset(t *testing.T, functionName, otelServiceName string, format lambda
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}
+	// The in-process spool (os.TempDir) uses this environment's /tmp.
+	t.Setenv("TMPDIR", env["TMPDIR"])
 	if otelServiceName != "" {
 		env["OTEL_SERVICE_NAME"] = otelServiceName
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +31,7 @@ type Emulator struct {
 	cfg    Config
 	fn     functionInfo
 	ln     net.Listener
+	tmp    string // this environment's /tmp
 	srv    *http.Server
 	log    *eventLog
 	gate   *freezeGate
@@ -98,13 +100,18 @@ func Start(cfg Config) (*Emulator, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	tmp, err := os.MkdirTemp("", "lambdaemu-tmp-")
+	if err != nil {
+		return nil, fmt.Errorf("lambdaemu: %w", err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		_ = os.RemoveAll(tmp)
 		return nil, fmt.Errorf("lambdaemu: listen: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Emulator{
-		cfg: cfg, fn: cfg.functionInfo(), ln: ln, log: &eventLog{}, gate: newFreezeGate(),
+		cfg: cfg, fn: cfg.functionInfo(), ln: ln, tmp: tmp, log: &eventLog{}, gate: newFreezeGate(),
 		ctx: ctx, cancel: cancel, changed: make(chan struct{}), expected: cfg.Extensions, coldStart: true,
 	}
 	e.hub = newTelemetryHub(ctx, cfg.Telemetry, e.gate, e.log)
@@ -131,6 +138,9 @@ func (e *Emulator) Env() []string {
 		"AWS_DEFAULT_REGION=" + c.Region,
 		"AWS_LAMBDA_INITIALIZATION_TYPE=" + c.InitializationType,
 		"AWS_EXECUTION_ENV=AWS_Lambda_" + strings.ReplaceAll(strings.SplitN(c.RuntimeVersion, ".", 2)[0], ":", "_"),
+		// Each environment has a /tmp of its own, which lives as long as it
+		// does: programs that honour TMPDIR (os.TempDir) get this one's.
+		"TMPDIR=" + e.tmp,
 	}
 }
 
@@ -566,6 +576,7 @@ func (e *Emulator) Close() error {
 		for _, p := range procs {
 			<-p.done
 		}
+		_ = os.RemoveAll(e.tmp)
 	})
 	return nil
 }

@@ -6,24 +6,117 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/lambda-o11y/otelcol-lambda/processor/decoupleprocessor/internal/spool"
 )
 
-// One adapter per signal gives the generic decoupler its ConsumeX method.
+// Each signal is one route of the shared spool. routeUnknown is for a file
+// whose header cannot be read (or of a newer binary's route).
+const (
+	routeUnknown spool.Route = iota
+	routeTraces
+	routeMetrics
+	routeLogs
+	numRoutes
+)
 
-type tracesDecoupler struct{ *decoupler[ptrace.Traces] }
+var routeNames = [numRoutes]string{"unknown", "traces", "metrics", "logs"}
 
-func (d tracesDecoupler) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
-	return d.consume(ctx, td)
+// known maps a route read from disk to one this binary has a name for.
+func known(r spool.Route) spool.Route {
+	if r >= numRoutes {
+		return routeUnknown
+	}
+	return r
 }
 
-type metricsDecoupler struct{ *decoupler[pmetric.Metrics] }
-
-func (d metricsDecoupler) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
-	return d.consume(ctx, md)
+// signal is what the spool needs to know about one kind of pdata.
+type signal[T any] struct {
+	route     spool.Route
+	count     func(T) int
+	marshal   func(T) ([]byte, error)
+	unmarshal func([]byte) (T, error)
+	// appendTo moves src's resources to the end of dst.
+	appendTo func(src, dst T)
 }
 
-type logsDecoupler struct{ *decoupler[plog.Logs] }
+var (
+	tracesSignal = signal[ptrace.Traces]{
+		route:     routeTraces,
+		count:     ptrace.Traces.SpanCount,
+		marshal:   (&ptrace.ProtoMarshaler{}).MarshalTraces,
+		unmarshal: (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces,
+		appendTo:  func(src, dst ptrace.Traces) { src.ResourceSpans().MoveAndAppendTo(dst.ResourceSpans()) },
+	}
+	metricsSignal = signal[pmetric.Metrics]{
+		route:     routeMetrics,
+		count:     pmetric.Metrics.DataPointCount,
+		marshal:   (&pmetric.ProtoMarshaler{}).MarshalMetrics,
+		unmarshal: (&pmetric.ProtoUnmarshaler{}).UnmarshalMetrics,
+		appendTo:  func(src, dst pmetric.Metrics) { src.ResourceMetrics().MoveAndAppendTo(dst.ResourceMetrics()) },
+	}
+	logsSignal = signal[plog.Logs]{
+		route:     routeLogs,
+		count:     plog.Logs.LogRecordCount,
+		marshal:   (&plog.ProtoMarshaler{}).MarshalLogs,
+		unmarshal: (&plog.ProtoUnmarshaler{}).UnmarshalLogs,
+		appendTo:  func(src, dst plog.Logs) { src.ResourceLogs().MoveAndAppendTo(dst.ResourceLogs()) },
+	}
+)
 
-func (d logsDecoupler) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
-	return d.consume(ctx, ld)
+// requestBuilder merges spooled payloads of one signal into one request for
+// the next consumer. Only its route's sender uses it.
+type requestBuilder interface {
+	// add decodes a payload and appends it to the request being built.
+	add(payload []byte) error
+	// send sends the request built so far and starts a new one.
+	send(ctx context.Context) error
+}
+
+type signalRequest[T any] struct {
+	sig  *signal[T]
+	next func(context.Context, T) error
+	req  T
+	n    int
+}
+
+func (r *signalRequest[T]) add(payload []byte) error {
+	data, err := r.sig.unmarshal(payload)
+	if err != nil {
+		return err
+	}
+	if r.n == 0 {
+		r.req = data
+	} else {
+		r.sig.appendTo(data, r.req)
+	}
+	r.n++
+	return nil
+}
+
+func (r *signalRequest[T]) send(ctx context.Context) error {
+	req := r.req
+	var zero T
+	r.req, r.n = zero, 0
+	return r.next(ctx, req)
+}
+
+// One adapter per signal gives the generic instance its ConsumeX method.
+
+type tracesProcessor struct{ *instance[ptrace.Traces] }
+
+func (p tracesProcessor) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
+	return p.consume(td)
+}
+
+type metricsProcessor struct{ *instance[pmetric.Metrics] }
+
+func (p metricsProcessor) ConsumeMetrics(_ context.Context, md pmetric.Metrics) error {
+	return p.consume(md)
+}
+
+type logsProcessor struct{ *instance[plog.Logs] }
+
+func (p logsProcessor) ConsumeLogs(_ context.Context, ld plog.Logs) error {
+	return p.consume(ld)
 }
