@@ -10,7 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/lambda-o11y/otelcol-lambda/lambdalifecycle"
-	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver/internal/extensionapi"
+	"github.com/lambda-o11y/otelcol-lambda/internal/extensionapi"
 	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver/internal/translator"
 )
 

@@ -20,7 +20,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap"
 
-	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver/internal/extensionapi"
+	"github.com/lambda-o11y/otelcol-lambda/internal/extensionapi"
 	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver/internal/metadata"
 	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver/internal/translator"
 )
@@ -83,12 +83,10 @@ func (r *lambdaReceiver) Start(ctx context.Context, host component.Host) error {
 		return errors.New("lambdatelemetry: AWS_LAMBDA_RUNTIME_API is not set: this receiver runs only as an AWS Lambda extension (or under a Lambda emulator)")
 	}
 	r.client = extensionapi.New(runtimeAPI)
-	name := filepath.Base(os.Args[0])
-	reg, err := r.client.Register(ctx, name)
+	reg, err := r.register(ctx)
 	if err != nil {
-		return fmt.Errorf("lambdatelemetry: registering extension %q: %w", name, err)
+		return err
 	}
-	r.logger.Info("Registered Lambda extension", zap.String("name", name), zap.String("function", reg.FunctionName))
 
 	res := r.resource(reg)
 	r.tr = translator.New(res, translator.Options{
@@ -120,6 +118,21 @@ func (r *lambdaReceiver) Start(ctx context.Context, host component.Host) error {
 	r.cancel = cancel
 	r.wg.Go(func() { r.run(loopCtx) })
 	return nil
+}
+
+// register adopts the registration a launcher made at exec (the fast path of
+// the layer), else registers under the binary's file name.
+func (r *lambdaReceiver) register(ctx context.Context) (extensionapi.Registration, error) {
+	reg, handedOver, err := r.client.TakeOver(r.opts.lookupEnv)
+	if err != nil || handedOver {
+		return reg, err
+	}
+	name := filepath.Base(os.Args[0])
+	if reg, err = r.client.Register(ctx, name); err != nil {
+		return reg, fmt.Errorf("lambdatelemetry: registering extension %q: %w", name, err)
+	}
+	r.logger.Info("Registered Lambda extension", zap.String("name", name), zap.String("function", reg.FunctionName))
+	return reg, nil
 }
 
 // subscribe asks for the configured schema and falls back to 2022-12-13 when

@@ -52,7 +52,9 @@ type freezeSnapshot struct {
 	logTraceIDs map[string]map[string]bool
 }
 
-func startHarness(t *testing.T, emuCfg lambdaemu.Config, tweak func(*Config)) *harness {
+// startHarness starts the emulator and the receiver; env, when given, may add
+// to the environment the receiver sees.
+func startHarness(t *testing.T, emuCfg lambdaemu.Config, tweak func(*Config), env ...func(*lambdaemu.Emulator, map[string]string)) *harness {
 	t.Helper()
 	h := &harness{sinks: &sinks{}, exited: make(chan struct{}), drains: &lambdalifecycle.Registry{}}
 	emuCfg.Extensions = 1
@@ -62,14 +64,17 @@ func startHarness(t *testing.T, emuCfg lambdaemu.Config, tweak func(*Config)) *h
 	h.emu = emu
 	t.Cleanup(func() { _ = emu.Close() })
 
-	env := map[string]string{}
+	vars := map[string]string{}
 	for _, kv := range emu.Env() {
 		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
+		vars[k] = v
+	}
+	for _, add := range env {
+		add(emu, vars)
 	}
 	var once sync.Once
 	f := NewFactory(
-		WithEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }),
+		WithEnv(func(k string) (string, bool) { v, ok := vars[k]; return v, ok }),
 		WithExit(func() { once.Do(func() { h.exitAt = time.Now(); close(h.exited) }) }),
 		WithDrains(h.drains),
 	)

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/lambda-o11y/otelcol-lambda/internal/extensionapi"
 	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu"
 )
 
@@ -220,4 +221,32 @@ func forEachRecord(ld plog.Logs, fn func(plog.LogRecord)) {
 			}
 		}
 	}
+}
+
+// A launcher that registered at exec hands its registration over; the
+// receiver then serves the lifecycle under that id without registering again.
+func TestTakesOverALaunchersRegistration(t *testing.T) {
+	h := startHarness(t, lambdaemu.Config{FunctionName: "fn"}, nil, func(emu *lambdaemu.Emulator, env map[string]string) {
+		c := extensionapi.New(emu.Addr())
+		reg, err := c.Register(context.Background(), "launcher")
+		require.NoError(t, err)
+		handover, err := c.HandoverEnv(reg)
+		require.NoError(t, err)
+		for _, kv := range handover {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = v
+		}
+	})
+	h.emu.RunRuntime(context.Background(), sentiment)
+	res, err := h.emu.Invoke(context.Background(), lambdaemu.InvokeRequest{Payload: []byte("ok")})
+	require.NoError(t, err)
+	_, ok := h.lastFreeze().serverSpans[res.RequestID]
+	assert.True(t, ok, "the invocation was exported under the handed-over registration")
+	registrations := 0
+	for _, e := range h.emu.Events() {
+		if e.Kind == lambdaemu.EventAPI && strings.HasSuffix(e.Detail, "/extension/register") {
+			registrations++
+		}
+	}
+	assert.Equal(t, 1, registrations)
 }
