@@ -9,8 +9,8 @@ import (
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.uber.org/zap"
 
-	"github.com/lambda-o11y/otelcol-lambda/lambdalifecycle"
 	"github.com/lambda-o11y/otelcol-lambda/internal/extensionapi"
+	"github.com/lambda-o11y/otelcol-lambda/lambdalifecycle"
 	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver/internal/translator"
 )
 

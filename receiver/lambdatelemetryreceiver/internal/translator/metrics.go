@@ -101,8 +101,8 @@ type instruments struct {
 	// processStart is when counting began; start moves with delta emissions.
 	processStart pcommon.Timestamp
 	start        pcommon.Timestamp
-	list       []*instrument
-	byName     map[string]*instrument
+	list         []*instrument
+	byName       map[string]*instrument
 }
 
 func newInstruments(cumulative bool, start pcommon.Timestamp) *instruments {
