@@ -146,7 +146,14 @@ func (d *decoupler) stop(ctx context.Context) error {
 	d.mu.Lock()
 	finaled := d.finaled
 	d.mu.Unlock()
-	if !finaled {
+	if finaled {
+		// The environment ends: what came after the final drain (a
+		// component's last emission) has nowhere to go. Count it.
+		if n := d.store.DropAll(spool.Shutdown); n > 0 {
+			d.logger.Error("Data arrived after the final flush; dropping it",
+				zap.String("decouple", d.id.String()), zap.Int("records", n))
+		}
+	} else {
 		d.flush(ctx)
 	}
 	d.cancelSends()

@@ -140,14 +140,14 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: must not be negative, got %s", f.name, f.d))
 		}
 	}
-	if c.Flush.MaxWait == 0 || c.Flush.Interval == 0 {
-		errs = append(errs, errors.New("flush.max_wait and flush.interval: must be positive (every wait is bounded)"))
+	if c.Flush.MaxWait == 0 || c.Flush.Interval == 0 || c.Flush.ExportBudget == 0 {
+		errs = append(errs, errors.New("flush.max_wait, flush.interval and flush.export_budget: must be positive (every wait is bounded)"))
 	}
 	if !slices.Contains(strategies, c.Flush.Strategy) {
 		errs = append(errs, fmt.Errorf("flush.strategy: %q is not one of %v", c.Flush.Strategy, strategies))
 	}
-	if c.Flush.Adaptive.Warmup < 0 {
-		errs = append(errs, fmt.Errorf("flush.adaptive.warmup: must not be negative, got %d", c.Flush.Adaptive.Warmup))
+	if c.Flush.Adaptive.Warmup < 1 {
+		errs = append(errs, fmt.Errorf("flush.adaptive.warmup: must be at least 1 (the first invocation after a cold start blocks; use strategy continuous never to), got %d", c.Flush.Adaptive.Warmup))
 	}
 	if c.Flush.MaxPendingRecords <= 0 {
 		errs = append(errs, fmt.Errorf("flush.max_pending_records: must be positive, got %d", c.Flush.MaxPendingRecords))

@@ -45,6 +45,8 @@ func TestLoadConfig(t *testing.T) {
 		{name: "bad_schema", wantErr: `schema_version: "2021-01-01"`},
 		{name: "bad_temporality", wantErr: "metrics_temporality"},
 		{name: "bad_flush", wantErr: "flush.max_wait"},
+		{name: "bad_budget", wantErr: "flush.export_budget: must be positive"},
+		{name: "bad_warmup", wantErr: "flush.adaptive.warmup: must be at least 1"},
 		{name: "bad_strategy", wantErr: `unknown flush strategy "sometimes" (one of [end periodic continuous adaptive])`},
 	}
 	for _, tt := range tests {

@@ -2,6 +2,7 @@ package lambdatelemetryreceiver
 
 import (
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -59,8 +60,12 @@ type flushControl struct {
 	warmup   int
 	idleGap  time.Duration
 
-	invokes  []time.Time // the last warmup+1 INVOKE times, oldest first
-	lastEmit time.Time
+	invokes []time.Time // the last warmup+1 INVOKE times, oldest first
+
+	// The listener asks emitDue from its goroutine as the loop plans.
+	mu          sync.Mutex
+	lastEmit    time.Time
+	nonBlocking bool // the invocation in progress did not block
 }
 
 func newFlushControl(cfg FlushConfig) *flushControl {
@@ -73,15 +78,32 @@ func (f *flushControl) onInvoke(now time.Time) plan {
 	if len(f.invokes) > f.warmup+1 {
 		f.invokes = f.invokes[1:]
 	}
-	if f.strategy == StrategyEnd || (f.strategy == StrategyAdaptive && !f.regular()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nonBlocking = f.strategy != StrategyEnd && (f.strategy != StrategyAdaptive || f.regular())
+	if !f.nonBlocking {
 		f.lastEmit = now
 		return plan{blocking: true}
 	}
-	emit := now.Sub(f.lastEmit) >= f.interval
-	if emit {
-		f.lastEmit = now
+	return plan{emit: f.dueLocked(now)}
+}
+
+// emitDue reports, during a non-blocking invocation, whether flush.interval
+// has passed since the last emission (and counts this one): a long
+// invocation emits its metrics and aggregates on time, not only at the next
+// INVOKE. During a blocking invocation the loop's own backstop does it.
+func (f *flushControl) emitDue(now time.Time) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.nonBlocking && f.dueLocked(now)
+}
+
+func (f *flushControl) dueLocked(now time.Time) bool {
+	if now.Sub(f.lastEmit) < f.interval {
+		return false
 	}
-	return plan{emit: emit}
+	f.lastEmit = now
+	return true
 }
 
 // regular: the last warmup gaps between invocations were all at most idleGap

@@ -67,3 +67,22 @@ func TestBatchDedup(t *testing.T) {
 	assert.True(t, d.firstTime([]byte("a")), "a was forgotten")
 	assert.False(t, d.firstTime([]byte("c")))
 }
+
+// During a long non-blocking invocation deliveries emit when the interval
+// has passed; during a blocking one the loop's backstop does instead.
+func TestFlushControlEmitDueDuringInvocation(t *testing.T) {
+	cfg := createDefaultConfig().(*Config).Flush
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	cfg.Strategy = StrategyContinuous
+	fc := newFlushControl(cfg)
+	assert.Equal(t, plan{emit: true}, fc.onInvoke(t0))
+	assert.False(t, fc.emitDue(t0.Add(9*time.Second)))
+	assert.True(t, fc.emitDue(t0.Add(10*time.Second)))
+	assert.False(t, fc.emitDue(t0.Add(11*time.Second)), "counted from the last emission")
+	assert.True(t, fc.emitDue(t0.Add(20*time.Second)))
+
+	cfg.Strategy = StrategyEnd
+	fc = newFlushControl(cfg)
+	fc.onInvoke(t0)
+	assert.False(t, fc.emitDue(t0.Add(time.Hour)))
+}

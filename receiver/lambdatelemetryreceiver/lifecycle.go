@@ -116,18 +116,22 @@ func (r *lambdaReceiver) onShutdown(ctx context.Context, ev extensionapi.Event) 
 	}
 	r.tr.Close()
 	r.flush(sctx, lambdalifecycle.Final, 0)
+	r.finalDone.Store(true)
 	r.opts.exitCollector()
 }
 
-// flush pushes everything the translator holds, metrics included, then runs
-// the drain hooks in mode. A positive budget bounds it; else ctx does.
+// flush pushes everything the translator holds, metrics included (a local
+// step, bounded by localBudget), then runs the drain hooks in mode, bounded
+// by budget when positive, else by ctx.
 func (r *lambdaReceiver) flush(ctx context.Context, mode lambdalifecycle.Mode, budget time.Duration) {
+	pctx, cancel := context.WithTimeout(ctx, localBudget)
+	err := r.push(pctx, true)
+	cancel()
 	if budget > 0 {
-		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, budget)
 		defer cancel()
 	}
-	err := errors.Join(r.push(ctx, true), r.opts.drains.Drain(ctx, mode))
+	err = errors.Join(err, r.opts.drains.Drain(ctx, mode))
 	if err != nil {
 		r.tr.Count(translator.MetricFlushFailures, 1)
 		r.logger.Error("Flush incomplete", zap.Stringer("mode", mode), zap.Error(err))

@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/lambda-o11y/otelcol-lambda/lambdalifecycle"
 	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver/internal/telemetryapi"
 	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver/internal/translator"
 )
@@ -44,10 +45,14 @@ func (r *lambdaReceiver) handleTelemetry(w http.ResponseWriter, req *http.Reques
 		return
 	}
 	r.tr.Add(events)
-	if r.fc.pushOnArrival() || r.tr.PendingLogRecords() >= r.cfg.Flush.MaxPendingRecords {
-		// Lambda's request context ends when it gets its answer; the push
-		// is bounded by the components (the spool answers from disk).
-		if err := r.push(context.WithoutCancel(req.Context()), false); err != nil {
+	// Lambda's request context ends when it gets its answer; the work below
+	// is local (the spool answers from disk) and bounded by localBudget.
+	ctx := context.WithoutCancel(req.Context())
+	switch {
+	case r.fc.emitDue(r.opts.now()):
+		r.flush(ctx, lambdalifecycle.Background, localBudget)
+	case r.fc.pushOnArrival() || r.tr.PendingLogRecords() >= r.cfg.Flush.MaxPendingRecords:
+		if err := r.push(ctx, false); err != nil {
 			r.logger.Warn("Pushing telemetry downstream failed", zap.Error(err))
 		}
 	}

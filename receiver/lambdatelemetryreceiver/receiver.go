@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -50,9 +51,11 @@ type lambdaReceiver struct {
 	fc     *flushControl
 	dedup  *batchDedup
 	pushMu sync.Mutex
-	server *http.Server
-	addr   net.Addr // where the listener bound (endpoint may name port 0)
-	host   component.Host
+	// finalDone: the SHUTDOWN flush ran; anything pushed later could not leave.
+	finalDone atomic.Bool
+	server    *http.Server
+	addr      net.Addr // where the listener bound (endpoint may name port 0)
+	host      component.Host
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -185,7 +188,7 @@ func (r *lambdaReceiver) Shutdown(ctx context.Context) error {
 		err = r.server.Shutdown(ctx)
 	}
 	r.wg.Wait()
-	if r.tr != nil {
+	if r.tr != nil && !r.finalDone.Load() {
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), localBudget)
 		defer cancel()
 		err = errors.Join(err, r.push(pctx, true))

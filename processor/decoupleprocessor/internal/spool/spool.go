@@ -250,6 +250,7 @@ func (s *Store) Put(route Route, payload []byte, records int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
+		s.opts.OnDrop(route, Shutdown, records)
 		return ErrClosed
 	}
 	if size > s.opts.MaxSize || len(payload) >= math.MaxUint32 {

@@ -101,8 +101,9 @@ func TestPutTakeAckOldestFirstPerRoute(t *testing.T) {
 	assert.Equal(t, items[1].Seq, oldest)
 	assert.Equal(t, uint64(3), s.LastSeq())
 	require.NoError(t, s.Close())
-	assert.ErrorIs(t, s.Put(1, payload('c', 1), 1), ErrClosed)
 	assert.Empty(t, d.get())
+	assert.ErrorIs(t, s.Put(1, payload('c', 1), 1), ErrClosed)
+	assert.Equal(t, map[string]int{"1/shutdown": 1}, d.get(), "a write after the close is counted")
 }
 
 // Take merges consecutive items up to maxBytes of payload, and always takes
