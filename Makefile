@@ -11,6 +11,9 @@ BUILD := _build
 DIST := dist
 GOARCH ?= $(shell go env GOARCH)
 BIN := $(DIST)/$(GOARCH)/otelcol-lambda
+# The layer's extension: registers at exec, then runs $(BIN) (layer/launcher).
+LAUNCHER := $(DIST)/$(GOARCH)/otelcol-lambda-launcher
+GOBUILD_STATIC := CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -trimpath -ldflags='-s -w'
 # A count, not a duration: a duration-based -fuzztime can fail with a bare
 # "context deadline exceeded" at its end on a loaded machine (Go's fuzz
 # coordinator race, golang/go#75804, unfixed in go1.26). 100000 executions
@@ -33,7 +36,8 @@ tools: $(OCB) $(RIE)
 generate: $(OCB)
 	$(OCB) --config builder-config.yaml --skip-compilation
 
-# build compiles a static, stripped binary for GOARCH (default: this machine's).
+# build compiles static, stripped binaries for GOARCH (default: this
+# machine's): the collector and the launcher.
 build: generate
 	$(MAKE) build-arch
 
@@ -41,19 +45,22 @@ build: generate
 layer: generate
 	$(MAKE) build-arch GOARCH=amd64
 	$(MAKE) build-arch GOARCH=arm64
-	go run ./layer/cmd/mkzip -arch amd64 -binary $(DIST)/amd64/otelcol-lambda -config collector-config.yaml -o $(DIST)/otelcol-lambda-layer-amd64.zip
-	go run ./layer/cmd/mkzip -arch arm64 -binary $(DIST)/arm64/otelcol-lambda -config collector-config.yaml -o $(DIST)/otelcol-lambda-layer-arm64.zip
+	for arch in amd64 arm64; do \
+		go run ./layer/cmd/mkzip -arch $$arch -launcher $(DIST)/$$arch/otelcol-lambda-launcher -collector $(DIST)/$$arch/otelcol-lambda \
+			-config collector-config.yaml -o $(DIST)/otelcol-lambda-layer-$$arch.zip || exit 1; \
+	done
 
 build-arch:
 	mkdir -p $(DIST)/$(GOARCH)
-	cd $(BUILD) && CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -trimpath -ldflags='-s -w' -o $(CURDIR)/$(BIN) .
+	cd $(BUILD) && $(GOBUILD_STATIC) -o $(CURDIR)/$(BIN) .
+	$(GOBUILD_STATIC) -o $(CURDIR)/$(LAUNCHER) ./layer/launcher
 
 # test runs every test: unit, emulator, whole-binary (the binary built here,
 # under the project's emulator and AWS's runtime emulator), the layer zips,
 # then each fuzz target for a short, bounded time.
 test: layer $(RIE)
 	backends/install.sh
-	OTELCOL_LAMBDA_BIN=$(CURDIR)/$(BIN) LAMBDA_RIE=$(RIE) LAYER_DIST=$(CURDIR)/$(DIST) OTELCOL_LAMBDA_BACKENDS=1 go test -count=1 ./...
+	OTELCOL_LAMBDA_BIN=$(CURDIR)/$(BIN) OTELCOL_LAMBDA_LAUNCHER=$(CURDIR)/$(LAUNCHER) LAMBDA_RIE=$(RIE) LAYER_DIST=$(CURDIR)/$(DIST) OTELCOL_LAMBDA_BACKENDS=1 go test -count=1 ./...
 	cd examples/sentiment-function && go vet ./... && go test -count=1 ./...
 	$(MAKE) fuzz
 

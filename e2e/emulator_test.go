@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
@@ -27,55 +28,34 @@ type seen struct {
 	logLines      map[string]int
 }
 
-func (b *backend) snapshot() seen {
+func (b backend) snapshot() seen {
 	s := seen{
 		serverTrace: map[string]string{}, functionTrace: map[string]string{}, functionSpan: map[string]string{},
 		logTraces: map[string]map[string]bool{}, logSpans: map[string]map[string]bool{}, logLines: map[string]int{},
 	}
-	for _, td := range b.traces.AllTraces() {
-		for i := range td.ResourceSpans().Len() {
-			sss := td.ResourceSpans().At(i).ScopeSpans()
-			for j := range sss.Len() {
-				for k := range sss.At(j).Spans().Len() {
-					span := sss.At(j).Spans().At(k)
-					id, _ := span.Attributes().Get("faas.invocation_id")
-					switch {
-					case span.Kind() == ptrace.SpanKindServer:
-						s.serverTrace[id.Str()] = span.TraceID().String()
-					case span.Name() == samplefunction.SpanName:
-						s.functionTrace[id.Str()] = span.TraceID().String()
-						s.functionSpan[id.Str()] = span.SpanID().String()
-					}
-				}
-			}
+	b.ForEachSpan(func(_ pcommon.Resource, span ptrace.Span) {
+		id, _ := span.Attributes().Get("faas.invocation_id")
+		switch {
+		case span.Kind() == ptrace.SpanKindServer:
+			s.serverTrace[id.Str()] = span.TraceID().String()
+		case span.Name() == samplefunction.SpanName:
+			s.functionTrace[id.Str()] = span.TraceID().String()
+			s.functionSpan[id.Str()] = span.SpanID().String()
 		}
-	}
-	for _, ld := range b.logs.AllLogs() {
-		forEachLog(ld, func(lr plog.LogRecord) {
-			if typ, _ := lr.Attributes().Get("aws.lambda.telemetry.type"); typ.Str() != "function" {
-				return
-			}
-			id, _ := lr.Attributes().Get("faas.invocation_id")
-			s.logLines[id.Str()]++
-			if s.logTraces[id.Str()] == nil {
-				s.logTraces[id.Str()], s.logSpans[id.Str()] = map[string]bool{}, map[string]bool{}
-			}
-			s.logTraces[id.Str()][lr.TraceID().String()] = true
-			s.logSpans[id.Str()][lr.SpanID().String()] = true
-		})
-	}
+	})
+	b.ForEachLog(func(_ pcommon.Resource, lr plog.LogRecord) {
+		if typ, _ := lr.Attributes().Get("aws.lambda.telemetry.type"); typ.Str() != "function" {
+			return
+		}
+		id, _ := lr.Attributes().Get("faas.invocation_id")
+		s.logLines[id.Str()]++
+		if s.logTraces[id.Str()] == nil {
+			s.logTraces[id.Str()], s.logSpans[id.Str()] = map[string]bool{}, map[string]bool{}
+		}
+		s.logTraces[id.Str()][lr.TraceID().String()] = true
+		s.logSpans[id.Str()][lr.SpanID().String()] = true
+	})
 	return s
-}
-
-func forEachLog(ld plog.Logs, fn func(plog.LogRecord)) {
-	for i := range ld.ResourceLogs().Len() {
-		sls := ld.ResourceLogs().At(i).ScopeLogs()
-		for j := range sls.Len() {
-			for k := range sls.At(j).LogRecords().Len() {
-				fn(sls.At(j).LogRecords().At(k))
-			}
-		}
-	}
 }
 
 // TestWholeBinaryOnEmulator runs the OCB-built distribution with the shipped
@@ -111,8 +91,10 @@ func testWholeBinaryOnEmulator(t *testing.T, format lambdaemu.LogFormat) {
 
 	var out lambdaemutest.Output
 	proc, err := emu.StartExtension(bin, lambdaemu.ProcessOptions{
-		Args:   loopback.CollectorArgs(repoFile("collector-config.yaml"), otlpHTTP, freeAddr(t)),
-		Env:    []string{"OTELCOL_LAMBDA_OTLP_ENDPOINT=" + be.endpoint},
+		Args: loopback.CollectorArgs(repoFile("collector-config.yaml"), otlpHTTP, freeAddr(t)),
+		// Every invocation's data at the backend before its freeze is what
+		// the blocking strategy promises; the others are tested in spool_test.go.
+		Env:    []string{"OTELCOL_LAMBDA_OTLP_ENDPOINT=" + be.Endpoint(), "TMPDIR=" + t.TempDir(), "OTELCOL_LAMBDA_FLUSH_STRATEGY=end"},
 		Output: &out,
 		Freeze: true,
 	})

@@ -37,11 +37,13 @@ func loopbackConfig(t *testing.T, otlpHTTP string) string {
 	return path
 }
 
-// TestWholeBinaryUnderAWSRuntimeEmulator runs the layer's binary as a real
-// extension under AWS's Lambda Runtime Interface Emulator (Runtime and
-// Extensions APIs), with the project's Telemetry API proxy in front of it.
-// The extension gets no arguments: its config comes from
-// OPENTELEMETRY_COLLECTOR_CONFIG_URI, as in the layer.
+// TestWholeBinaryUnderAWSRuntimeEmulator runs the layer's extension, the
+// launcher, which runs the collector, under AWS's Lambda Runtime Interface
+// Emulator (Runtime and Extensions APIs), with the project's Telemetry API
+// proxy in front of it. The extension gets no arguments: its config comes
+// from OPENTELEMETRY_COLLECTOR_CONFIG_URI, as in the layer. StartRIE builds
+// only /opt/extensions, so the collector is named by OTELCOL_LAMBDA_COLLECTOR
+// rather than found at its place in the layer.
 func TestWholeBinaryUnderAWSRuntimeEmulator(t *testing.T) {
 	bin := extensionBinary(t)
 	rieBin, err := lambdaemu.FindRIE()
@@ -51,15 +53,16 @@ func TestWholeBinaryUnderAWSRuntimeEmulator(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("running AWS's runtime emulator with /opt/extensions needs root (a private mount namespace)")
 	}
+	launcher := launcherBinary(t)
 	dir := t.TempDir()
 	function := filepath.Join(dir, "bootstrap-bin")
 	build := exec.Command("go", "build", "-o", function, "./testdata/samplefunction")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, string(out))
-	// RIE runs extensions by file name: copy the binary as otelcol-lambda.
+	// RIE runs extensions by file name: copy the launcher as otelcol-lambda.
 	ext := filepath.Join(dir, "otelcol-lambda")
-	raw, err := os.ReadFile(bin)
+	raw, err := os.ReadFile(launcher)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(ext, raw, 0o755))
 
@@ -74,8 +77,10 @@ func TestWholeBinaryUnderAWSRuntimeEmulator(t *testing.T) {
 		Extensions: []string{ext},
 		Function:   lambdaemu.Config{FunctionName: "sentiment", MemoryMB: 256, Timeout: 10 * time.Second},
 		Env: []string{
+			"OTELCOL_LAMBDA_COLLECTOR=" + bin,
 			"OPENTELEMETRY_COLLECTOR_CONFIG_URI=" + loopbackConfig(t, otlpHTTP),
-			"OTELCOL_LAMBDA_OTLP_ENDPOINT=" + be.endpoint,
+			"OTELCOL_LAMBDA_OTLP_ENDPOINT=" + be.Endpoint(),
+			"TMPDIR=" + t.TempDir(), // the spool's directory, the test's own
 			"FUNCTION_OTLP_ENDPOINT=http://" + otlpHTTP,
 		},
 		Output: &output,

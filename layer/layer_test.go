@@ -42,7 +42,8 @@ func TestLayerZips(t *testing.T) {
 			path := filepath.Join(dist, "otelcol-lambda-layer-"+arch+".zip")
 			if !fromMake {
 				path = filepath.Join(t.TempDir(), "layer.zip")
-				require.NoError(t, layerzip.WriteFile(path, arch, layertest.StaticBinary(t, arch), defaultConfig))
+				bin := layertest.StaticBinary(t, arch)
+				require.NoError(t, layerzip.WriteFile(path, arch, bin, bin, defaultConfig))
 			}
 			require.FileExists(t, path, "LAYER_DIST is set, so `make layer` must have built this zip")
 			files := readLayer(t, path)
@@ -51,8 +52,9 @@ func TestLayerZips(t *testing.T) {
 				"%s differs from %s: rebuild the layer", layerzip.ConfigPath, defaultConfig)
 			checkCollectorConfig(t, files[layerzip.ConfigPath])
 			checkStaticELF(t, files[layerzip.ExtensionPath], machines[arch])
+			checkStaticELF(t, files[layerzip.CollectorPath], machines[arch])
 			if fromMake && arch == runtime.GOARCH {
-				validateConfig(t, files[layerzip.ExtensionPath], files[layerzip.ConfigPath])
+				validateConfig(t, files)
 			}
 		})
 	}
@@ -78,6 +80,8 @@ func readLayer(t *testing.T, path string) map[string][]byte {
 	}{
 		{"extensions/", fs.ModeDir | 0o755},
 		{"extensions/otelcol-lambda", 0o755},
+		{"otelcol-lambda/", fs.ModeDir | 0o755},
+		{"otelcol-lambda/collector", 0o755},
 		{"collector-config/", fs.ModeDir | 0o755},
 		{"collector-config/config.yaml", 0o644},
 	}
@@ -173,19 +177,26 @@ func checkStaticELF(t *testing.T, binary []byte, machine elf.Machine) {
 	assert.Empty(t, needed, "binary needs shared libraries")
 }
 
-// validateConfig runs the shipped binary's `validate` command on the shipped
-// config, as Lambda would load it: every component it names must be built in.
-func validateConfig(t *testing.T, binary, config []byte) {
+// validateConfig runs `validate` on the shipped config through the shipped
+// launcher, which outside Lambda execs the shipped collector: every component
+// the config names must be built in.
+func validateConfig(t *testing.T, files map[string][]byte) {
 	t.Helper()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "otelcol-lambda")
-	cfg := filepath.Join(dir, "config.yaml")
-	require.NoError(t, os.WriteFile(bin, binary, 0o755))
-	require.NoError(t, os.WriteFile(cfg, config, 0o644))
-	cmd := exec.CommandContext(t.Context(), bin, "validate", "--config=file:"+cfg)
-	// A clean environment: no AWS_LAMBDA_RUNTIME_API (so the binary keeps our
-	// --config), and the endpoint the default config requires.
-	cmd.Env = []string{"OTELCOL_LAMBDA_OTLP_ENDPOINT=http://127.0.0.1:4318"}
+	paths := map[string]string{}
+	for _, name := range []string{layerzip.ExtensionPath, layerzip.CollectorPath, layerzip.ConfigPath} {
+		paths[name] = filepath.Join(dir, filepath.FromSlash(name))
+		require.NoError(t, os.MkdirAll(filepath.Dir(paths[name]), 0o755))
+		require.NoError(t, os.WriteFile(paths[name], files[name], 0o755))
+	}
+	cmd := exec.CommandContext(t.Context(), paths[layerzip.ExtensionPath], "validate", "--config=file:"+paths[layerzip.ConfigPath])
+	// A clean environment: no AWS_LAMBDA_RUNTIME_API (so the launcher execs
+	// the collector, which keeps our --config), the collector where this
+	// test put it, and the endpoint the default config requires.
+	cmd.Env = []string{
+		"OTELCOL_LAMBDA_COLLECTOR=" + paths[layerzip.CollectorPath],
+		"OTELCOL_LAMBDA_OTLP_ENDPOINT=http://127.0.0.1:4318",
+	}
 	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s validate: %s", bin, out)
+	require.NoError(t, err, "%s validate: %s", cmd.Path, out)
 }

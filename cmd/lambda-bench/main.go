@@ -5,6 +5,13 @@
 // beside a null extension that only registers and calls /next.
 //
 //	go run ./cmd/lambda-bench --extension dist/amd64/otelcol-lambda --config collector-config.yaml
+//
+// The cost mode (cost.go) measures, against a fault-injecting backend, the
+// billed time per invocation by log volume, invocation interval and backend
+// state, the time to deliver a backlog after an outage, CPU time per 1000 log
+// lines and RSS after many invocations:
+//
+//	go run ./cmd/lambda-bench cost --extension dist/amd64/otelcol-lambda --env OTELCOL_LAMBDA_FLUSH_STRATEGY=end
 package main
 
 import (
@@ -17,7 +24,6 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +35,13 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "null-extension" {
 		if err := nullExtension(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "cost" {
+		if err := costMain(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "lambda-bench cost:", err)
 			os.Exit(1)
 		}
 		return
@@ -168,9 +181,10 @@ func coldStart(path string, args []string, sink string, invocations int) (run, e
 
 // timings reads the emulator's event log: when the process started, when it
 // registered, when it first asked for an event, and for each invocation the
-// time from the runtime's response to the extension's next /next.
+// time from the runtime's response to the extension's next /next
+// (lambdaemu.PostRuntime: zero when the extension was already waiting).
 func timings(events []lambdaemu.Event, name string, r *run) error {
-	var started, responded time.Time
+	var started time.Time
 	for _, e := range events {
 		switch {
 		case e.Kind == lambdaemu.EventLifecycle && e.Party == name && strings.HasPrefix(e.Detail, "process started"):
@@ -181,32 +195,13 @@ func timings(events []lambdaemu.Event, name string, r *run) error {
 			if r.ready == 0 {
 				r.ready = e.Time.Sub(started)
 			}
-			if !responded.IsZero() {
-				r.post = append(r.post, e.Time.Sub(responded))
-				responded = time.Time{}
-			}
-		case e.Kind == lambdaemu.EventAPI && e.Party == "runtime" && strings.HasSuffix(e.Detail, "/response"):
-			responded = e.Time
 		}
 	}
 	if started.IsZero() || r.registered == 0 || r.ready == 0 {
 		return errors.New("the extension never registered or never became ready")
 	}
+	r.post = lambdaemu.PostRuntime(events, name)
 	return nil
-}
-
-func rssMiB(pid int) float64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
 }
 
 // startSink is an OTLP/HTTP endpoint that accepts everything, so export time

@@ -78,9 +78,9 @@ func readEnvFile(path string) (map[string]string, error) {
 // loopback ports.
 func (b *Backends) CollectorArgs(config, otlpHTTP, otlpGRPC string) []string {
 	return append(loopback.CollectorArgs(config, otlpHTTP, otlpGRPC),
-		"--config=yaml:exporters::otlphttp::traces_endpoint: "+b.JaegerOTLP+"/v1/traces",
-		"--config=yaml:exporters::otlphttp::logs_endpoint: "+b.VictoriaLogs+"/insert/opentelemetry/v1/logs",
-		"--config=yaml:exporters::otlphttp::metrics_endpoint: "+b.VictoriaMetrics+"/opentelemetry/v1/metrics",
+		"--config=yaml:exporters::otlp_http::traces_endpoint: "+b.JaegerOTLP+"/v1/traces",
+		"--config=yaml:exporters::otlp_http::logs_endpoint: "+b.VictoriaLogs+"/insert/opentelemetry/v1/logs",
+		"--config=yaml:exporters::otlp_http::metrics_endpoint: "+b.VictoriaMetrics+"/opentelemetry/v1/metrics",
 	)
 }
 

@@ -41,7 +41,9 @@
 // {time, type, record} to the destination (sandbox.localdomain resolves to
 // 127.0.0.1), one batch at a time, retried with backoff. A batch that keeps
 // failing, or records beyond TelemetryConfig.QueueLimitBytes, are dropped and
-// reported with platform.logsDropped. Also emitted: platform.extension,
+// reported with platform.logsDropped; with TelemetryConfig.DuplicateDeliveries
+// every accepted batch is POSTed again, as Lambda re-delivers what it believes
+// failed. Also emitted: platform.extension,
 // platform.telemetrySubscription, function records (the in-process handler's
 // Invocation.Log or a runtime process's output lines) and extension records
 // (an extension process's output lines, or ExtensionLog), as strings or, with
@@ -65,6 +67,9 @@
 // emulator emitted, for expected values) and on emu.Events() (timestamps of
 // API calls, deliveries, freezes and thaws: e.g. nothing exported after the
 // freeze of an invocation that is not accounted for at the next thaw).
+// PostRuntime reads from it the billed time an extension adds after each
+// response; WhileFrozen says whether a moment (say, a backend's arrival
+// time) fell in a frozen period.
 //
 // # Whole-binary use
 //

@@ -94,6 +94,11 @@ type extension struct {
 
 func (x *extension) alive() bool { return x.errored == "" && !x.exited }
 
+// busy: alive and not waiting in next for its next event. An extension whose
+// pending next has an event queued but not yet returned is busy: it has not
+// seen the event (an INVOKE queued an instant ago) and will work on it.
+func (x *extension) busy() bool { return x.alive() && (!x.inNext || len(x.queue) > 0) }
+
 // Start listens on 127.0.0.1:0 and begins the Init phase.
 func Start(cfg Config) (*Emulator, error) {
 	if err := cfg.Validate(); err != nil {
@@ -422,7 +427,7 @@ func (e *Emulator) Invoke(ctx context.Context, req InvokeRequest) (InvokeResult,
 			return false
 		}
 		for _, x := range invoked {
-			if x.alive() && !x.inNext {
+			if x.busy() {
 				return false
 			}
 		}
@@ -434,7 +439,7 @@ func (e *Emulator) Invoke(ctx context.Context, req InvokeRequest) (InvokeResult,
 		Response: inv.response, TraceHeader: inv.rec.runtimeTraceHeader(),
 	}
 	for _, x := range invoked {
-		if x.alive() && !x.inNext {
+		if x.busy() {
 			res.LateExtensions = append(res.LateExtensions, x.name)
 		}
 	}

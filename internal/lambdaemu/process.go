@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -20,25 +21,64 @@ import (
 // onFreeze returns once the process is stopped (on Linux, where /proc shows it),
 // so the freeze is complete when the hook returns.
 func ProcessFreezer(p *os.Process) (onFreeze, onThaw func()) {
+	return freezer(p.Signal, func() []int { return []int{p.Pid} })
+}
+
+// groupFreezer is ProcessFreezer for the process group pgid: the processes the
+// emulator starts lead a group of their own, so what they start (a launcher's
+// collector) is frozen with them, as everything in a Lambda sandbox is.
+func groupFreezer(pgid int) (onFreeze, onThaw func()) {
+	return freezer(func(sig os.Signal) error { return syscall.Kill(-pgid, sig.(syscall.Signal)) },
+		func() []int { return groupMembers(pgid) })
+}
+
+func freezer(signal func(os.Signal) error, pids func() []int) (onFreeze, onThaw func()) {
 	return func() {
-			if p.Signal(syscall.SIGSTOP) == nil {
-				waitStopped(p.Pid)
+			if signal(syscall.SIGSTOP) == nil {
+				for _, pid := range pids() {
+					waitStopped(pid)
+				}
 			}
 		}, func() {
-			_ = p.Signal(syscall.SIGCONT)
+			_ = signal(syscall.SIGCONT)
 		}
+}
+
+// groupMembers lists the processes of group pgid, from /proc.
+func groupMembers(pgid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if f := statFields(pid); len(f) > 2 && f[2] == strconv.Itoa(pgid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// statFields are the fields of /proc/<pid>/stat after the command name:
+// state, ppid, pgrp, ... (nil if the process is gone).
+func statFields(pid int) []string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return nil
+	}
+	return strings.Fields(string(b[i+1:]))
 }
 
 // waitStopped polls /proc/<pid>/stat until the state is T (stopped), for at most a second.
 func waitStopped(pid int) {
-	path := "/proc/" + strconv.Itoa(pid) + "/stat"
 	for range 1000 {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return
-		}
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 || i+2 >= len(b) || b[i+2] == 'T' || b[i+2] == 't' || b[i+2] == 'Z' {
+		f := statFields(pid)
+		if len(f) == 0 || f[0] == "T" || f[0] == "t" || f[0] == "Z" {
 			return
 		}
 		time.Sleep(time.Millisecond)
@@ -52,7 +92,8 @@ type ProcessOptions struct {
 	Env []string
 	// Output receives a copy of every line the process writes (stdout and stderr).
 	Output io.Writer
-	// Freeze sends SIGSTOP at every freeze and SIGCONT at every thaw.
+	// Freeze sends SIGSTOP at every freeze and SIGCONT at every thaw, to the
+	// process's group: it and whatever it started.
 	Freeze bool
 }
 
@@ -109,9 +150,11 @@ func (p *Process) cont() {
 	}
 }
 
+// kill kills the process's group: what it started dies with it. Not once it
+// has exited: its group id may then be reused (pid_max can be 32768).
 func (p *Process) kill() {
 	if !p.exited() {
-		_ = p.Cmd.Process.Kill()
+		_ = syscall.Kill(-p.Cmd.Process.Pid, syscall.SIGKILL)
 		p.cont()
 	}
 }
@@ -144,6 +187,7 @@ func (e *Emulator) startProcess(path string, opts ProcessOptions, extension bool
 	cmd.Env = append(append(os.Environ(), env...), opts.Env...)
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p := &Process{Name: filepath.Base(path), Cmd: cmd, extension: extension, freeze: opts.Freeze, done: make(chan struct{})}
 	e.mu.Lock()
 	if e.phase == phaseShutdown || e.ctx.Err() != nil {
@@ -158,7 +202,7 @@ func (e *Emulator) startProcess(path string, opts ProcessOptions, extension bool
 		e.mu.Unlock()
 		return nil, fmt.Errorf("lambdaemu: start %s: %w", path, err)
 	}
-	p.onFreeze, p.onThaw = ProcessFreezer(cmd.Process)
+	p.onFreeze, p.onThaw = groupFreezer(cmd.Process.Pid)
 	e.procs = append(e.procs, p)
 	if extension && !e.initDone {
 		e.expected++

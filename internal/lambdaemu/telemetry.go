@@ -46,6 +46,11 @@ type TelemetryConfig struct {
 	// QueueLimitBytes bounds what waits for one subscriber; beyond it records are
 	// dropped and reported with platform.logsDropped. Default 4 MiB.
 	QueueLimitBytes int
+	// DuplicateDeliveries POSTs every batch a second time after the subscriber
+	// accepted it, as Lambda does when it believes a delivery failed (a reset
+	// connection, a response it did not see): subscribers must not count or
+	// forward a record twice.
+	DuplicateDeliveries bool
 }
 
 func (c TelemetryConfig) withDefaults() TelemetryConfig {
@@ -366,9 +371,17 @@ func (s *subscriber) deliver(ctx context.Context, batch []envelope) {
 		if err := s.hub.gate.waitThawed(ctx); err != nil {
 			return
 		}
-		s.hub.log.add(Event{Kind: EventDelivery, Party: s.name, Detail: strings.Join(types, ","), Count: len(batch)})
+		detail := strings.Join(types, ",")
+		s.hub.log.add(Event{Kind: EventDelivery, Party: s.name, Detail: detail, Count: len(batch)})
 		lastErr = s.post(ctx, body.Bytes())
 		if lastErr == nil {
+			s.hub.log.add(Event{Kind: EventDelivered, Party: s.name, Detail: detail, Count: len(batch)})
+			if s.hub.cfg.DuplicateDeliveries && s.hub.gate.waitThawed(ctx) == nil {
+				s.hub.log.add(Event{Kind: EventDelivery, Party: s.name, Detail: detail, Count: len(batch)})
+				if s.post(ctx, body.Bytes()) == nil {
+					s.hub.log.add(Event{Kind: EventDelivered, Party: s.name, Detail: detail, Count: len(batch)})
+				}
+			}
 			return
 		}
 		if ctx.Err() != nil {

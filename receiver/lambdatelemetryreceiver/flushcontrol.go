@@ -121,6 +121,12 @@ func (f *flushControl) regular() bool {
 }
 
 // pushOnArrival says whether a Telemetry API delivery goes downstream as soon
-// as it is translated. Only periodic holds deliveries until its interval
-// (bounded by max_pending_records): the others want data out while thawed.
-func (f *flushControl) pushOnArrival() bool { return f.strategy != StrategyPeriodic }
+// as it is translated: during a continuous (or adaptive, non-blocking)
+// invocation, so data leaves while the environment is thawed. A blocking
+// flush pushes once at its end (fewer, larger requests: less CPU) and
+// periodic at its interval, both bounded by max_pending_records.
+func (f *flushControl) pushOnArrival() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.nonBlocking && f.strategy != StrategyPeriodic
+}

@@ -53,7 +53,8 @@ func TestFlushControlPlans(t *testing.T) {
 				got = append(got, fc.onInvoke(ts))
 			}
 			assert.Equal(t, tt.want, got)
-			assert.Equal(t, tt.strategy != StrategyPeriodic, fc.pushOnArrival())
+			last := tt.want[len(tt.want)-1]
+			assert.Equal(t, !last.blocking && tt.strategy != StrategyPeriodic, fc.pushOnArrival())
 		})
 	}
 }

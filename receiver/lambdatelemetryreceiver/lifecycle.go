@@ -44,8 +44,8 @@ func (r *lambdaReceiver) run(ctx context.Context) {
 	}
 }
 
-// onInvoke runs the invocation's plan. Non-blocking: emit and wake the
-// export when due, then return to /next at once; the environment stays
+// onInvoke runs the invocation's plan. Non-blocking: return to /next at
+// once, emitting and waking the export in parallel when due; the environment stays
 // thawed while the function runs, and what the Telemetry API delivers after
 // the freeze is handled after the next thaw. Blocking: wait for
 // platform.runtimeDone, then flush with the export budget.
@@ -55,7 +55,8 @@ func (r *lambdaReceiver) onInvoke(ctx context.Context, ev extensionapi.Event) {
 	p := r.fc.onInvoke(r.opts.now())
 	if !p.blocking {
 		if p.emit {
-			r.flush(ctx, lambdalifecycle.Background, localBudget)
+			// In parallel with the function: /next is not delayed by it.
+			r.wg.Go(func() { r.flush(context.WithoutCancel(ctx), lambdalifecycle.Background, localBudget) })
 		}
 		return
 	}

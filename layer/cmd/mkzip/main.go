@@ -1,8 +1,9 @@
 // Command mkzip writes the otelcol-lambda Lambda layer zip for one
 // architecture. The Makefile's layer target runs it for amd64 and arm64:
 //
-//	go run ./layer/cmd/mkzip -arch amd64 -binary dist/amd64/otelcol-lambda \
-//	    -config collector-config.yaml -o dist/otelcol-lambda-layer-amd64.zip
+//	go run ./layer/cmd/mkzip -arch amd64 -launcher dist/amd64/otelcol-lambda-launcher \
+//	    -collector dist/amd64/otelcol-lambda -config collector-config.yaml \
+//	    -o dist/otelcol-lambda-layer-amd64.zip
 package main
 
 import (
@@ -23,7 +24,8 @@ func main() {
 func run(args []string) error {
 	fs := flag.NewFlagSet("mkzip", flag.ContinueOnError)
 	arch := fs.String("arch", "", "GOARCH of the binary: amd64 or arm64")
-	binary := fs.String("binary", "", "path of the otelcol-lambda binary")
+	launcher := fs.String("launcher", "", "path of the launcher binary (layer/launcher): the extension Lambda starts")
+	collector := fs.String("collector", "", "path of the otelcol-lambda collector binary")
 	config := fs.String("config", "", "path of the default collector config")
 	out := fs.String("o", "", "path of the layer zip to write")
 	if err := fs.Parse(args); err != nil {
@@ -32,12 +34,14 @@ func run(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	for _, f := range []struct{ name, value string }{{"-arch", *arch}, {"-binary", *binary}, {"-config", *config}, {"-o", *out}} {
+	for _, f := range []struct{ name, value string }{
+		{"-arch", *arch}, {"-launcher", *launcher}, {"-collector", *collector}, {"-config", *config}, {"-o", *out},
+	} {
 		if f.value == "" {
 			return fmt.Errorf("%s is required", f.name)
 		}
 	}
-	if err := layerzip.WriteFile(*out, *arch, *binary, *config); err != nil {
+	if err := layerzip.WriteFile(*out, *arch, *launcher, *collector, *config); err != nil {
 		return err
 	}
 	st, err := os.Stat(*out)

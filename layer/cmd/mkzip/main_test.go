@@ -25,12 +25,13 @@ func TestRun(t *testing.T) {
 		args    []string
 		wantErr string
 	}{
-		{name: "ok", args: []string{"-arch", "arm64", "-binary", bin, "-config", config, "-o", out}},
-		{name: "missing -o", args: []string{"-arch", "arm64", "-binary", bin, "-config", config}, wantErr: "-o is required"},
-		{name: "missing -arch", args: []string{"-binary", bin, "-config", config, "-o", out}, wantErr: "-arch is required"},
-		{name: "extra argument", args: []string{"-arch", "arm64", "-binary", bin, "-config", config, "-o", out, "x"}, wantErr: `unexpected arguments ["x"]`},
+		{name: "ok", args: []string{"-arch", "arm64", "-launcher", bin, "-collector", bin, "-config", config, "-o", out}},
+		{name: "missing -o", args: []string{"-arch", "arm64", "-launcher", bin, "-collector", bin, "-config", config}, wantErr: "-o is required"},
+		{name: "missing -collector", args: []string{"-arch", "arm64", "-launcher", bin, "-config", config, "-o", out}, wantErr: "-collector is required"},
+		{name: "missing -arch", args: []string{"-launcher", bin, "-collector", bin, "-config", config, "-o", out}, wantErr: "-arch is required"},
+		{name: "extra argument", args: []string{"-arch", "arm64", "-launcher", bin, "-collector", bin, "-config", config, "-o", out, "x"}, wantErr: `unexpected arguments ["x"]`},
 		{name: "unknown flag", args: []string{"-zip", out}, wantErr: "flag provided but not defined: -zip"},
-		{name: "wrong arch", args: []string{"-arch", "amd64", "-binary", bin, "-config", config, "-o", out}, wantErr: "want EM_X86_64 for amd64"},
+		{name: "wrong arch", args: []string{"-arch", "amd64", "-launcher", bin, "-collector", bin, "-config", config, "-o", out}, wantErr: "want EM_X86_64 for amd64"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -45,8 +46,9 @@ func TestRun(t *testing.T) {
 			zr, err := zip.OpenReader(out)
 			require.NoError(t, err)
 			defer zr.Close()
-			require.Len(t, zr.File, 4)
+			require.Len(t, zr.File, 6)
 			assert.Equal(t, layerzip.ExtensionPath, zr.File[1].Name)
+			assert.Equal(t, layerzip.CollectorPath, zr.File[3].Name)
 		})
 	}
 }

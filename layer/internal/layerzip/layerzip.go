@@ -14,10 +14,14 @@ import (
 )
 
 // Paths inside the layer. Lambda extracts layers under /opt and starts every
-// executable in /opt/extensions as an external extension.
+// executable in /opt/extensions as an external extension: that is the
+// launcher (layer/launcher), which registers at once and runs the collector
+// from CollectorPath, outside extensions/ so that Lambda does not start it too.
 const (
 	ExtensionDir  = "extensions/"
 	ExtensionPath = ExtensionDir + "otelcol-lambda"
+	CollectorDir  = "otelcol-lambda/"
+	CollectorPath = CollectorDir + "collector"
 	ConfigDir     = "collector-config/"
 	ConfigPath    = ConfigDir + "config.yaml"
 )
@@ -26,9 +30,9 @@ const (
 // the same bytes. 1980-01-01 is the earliest time the zip format can hold.
 var modified = time.Date(1980, time.January, 1, 0, 0, 0, 0, time.UTC)
 
-// Write writes the layer to w: the two directories, then the extension binary
-// (0755) and the collector config (0644), both deflated.
-func Write(w io.Writer, binary, config io.Reader) error {
+// Write writes the layer to w: each directory followed by its file, the
+// launcher and the collector (0755) and the collector config (0644), deflated.
+func Write(w io.Writer, launcher, collector, config io.Reader) error {
 	zw := zip.NewWriter(w)
 	entries := []struct {
 		name string
@@ -36,7 +40,9 @@ func Write(w io.Writer, binary, config io.Reader) error {
 		body io.Reader
 	}{
 		{ExtensionDir, fs.ModeDir | 0o755, nil},
-		{ExtensionPath, 0o755, binary},
+		{ExtensionPath, 0o755, launcher},
+		{CollectorDir, fs.ModeDir | 0o755, nil},
+		{CollectorPath, 0o755, collector},
 		{ConfigDir, fs.ModeDir | 0o755, nil},
 		{ConfigPath, 0o644, config},
 	}
@@ -62,19 +68,21 @@ func Write(w io.Writer, binary, config io.Reader) error {
 	return zw.Close()
 }
 
-// WriteFile checks that binaryPath is a static Linux executable for goarch and
-// that configPath is a non-empty file, then writes the layer to outPath. The
-// archive is written to a temporary file next to outPath and renamed, so a
-// failure never leaves a truncated zip behind.
-func WriteFile(outPath, goarch, binaryPath, configPath string) (err error) {
-	bin, err := os.Open(binaryPath)
+// WriteFile checks that launcherPath and collectorPath are static Linux
+// executables for goarch and that configPath is a non-empty file, then writes
+// the layer to outPath. The archive is written to a temporary file next to
+// outPath and renamed, so a failure never leaves a truncated zip behind.
+func WriteFile(outPath, goarch, launcherPath, collectorPath, configPath string) (err error) {
+	launcher, err := openBinary("launcher", launcherPath, goarch)
 	if err != nil {
-		return fmt.Errorf("binary: %w", err)
+		return err
 	}
-	defer bin.Close()
-	if err := CheckStaticELF(bin, goarch); err != nil {
-		return fmt.Errorf("binary %s: %w", binaryPath, err)
+	defer launcher.Close()
+	collector, err := openBinary("collector", collectorPath, goarch)
+	if err != nil {
+		return err
 	}
+	defer collector.Close()
 	cfg, err := os.Open(configPath)
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
@@ -95,7 +103,7 @@ func WriteFile(outPath, goarch, binaryPath, configPath string) (err error) {
 			err = errors.Join(err, os.Remove(tmp.Name()))
 		}
 	}()
-	if err := Write(tmp, bin, cfg); err != nil {
+	if err := Write(tmp, launcher, collector, cfg); err != nil {
 		return errors.Join(err, tmp.Close())
 	}
 	// CreateTemp makes the file 0600; a build artefact should be readable.
@@ -106,4 +114,16 @@ func WriteFile(outPath, goarch, binaryPath, configPath string) (err error) {
 		return err
 	}
 	return os.Rename(tmp.Name(), outPath)
+}
+
+// openBinary opens path, checked to be a static executable for goarch.
+func openBinary(what, path, goarch string) (*os.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if err := CheckStaticELF(f, goarch); err != nil {
+		return nil, errors.Join(fmt.Errorf("%s %s: %w", what, path, err), f.Close())
+	}
+	return f, nil
 }

@@ -19,10 +19,14 @@ import (
 )
 
 func TestWrite(t *testing.T) {
-	binary := []byte("\x7fELF pretend binary\n")
+	launcher := []byte("\x7fELF pretend launcher\n")
+	collector := []byte("\x7fELF pretend collector\n")
 	config := []byte("receivers:\n  lambdatelemetry:\n")
+	write := func(w io.Writer) error {
+		return Write(w, bytes.NewReader(launcher), bytes.NewReader(collector), bytes.NewReader(config))
+	}
 	var buf bytes.Buffer
-	require.NoError(t, Write(&buf, bytes.NewReader(binary), bytes.NewReader(config)))
+	require.NoError(t, write(&buf))
 
 	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
 	require.NoError(t, err)
@@ -33,7 +37,9 @@ func TestWrite(t *testing.T) {
 		body   []byte
 	}{
 		{"extensions/", fs.ModeDir | 0o755, zip.Store, nil},
-		{"extensions/otelcol-lambda", 0o755, zip.Deflate, binary},
+		{"extensions/otelcol-lambda", 0o755, zip.Deflate, launcher},
+		{"otelcol-lambda/", fs.ModeDir | 0o755, zip.Store, nil},
+		{"otelcol-lambda/collector", 0o755, zip.Deflate, collector},
 		{"collector-config/", fs.ModeDir | 0o755, zip.Store, nil},
 		{"collector-config/config.yaml", 0o644, zip.Deflate, config},
 	}
@@ -55,7 +61,7 @@ func TestWrite(t *testing.T) {
 	}
 
 	var again bytes.Buffer
-	require.NoError(t, Write(&again, bytes.NewReader(binary), bytes.NewReader(config)))
+	require.NoError(t, write(&again))
 	assert.True(t, bytes.Equal(buf.Bytes(), again.Bytes()), "same inputs gave different archives")
 }
 
@@ -68,21 +74,23 @@ func TestWriteFile(t *testing.T) {
 	require.NoError(t, os.WriteFile(empty, nil, 0o644))
 
 	tests := []struct {
-		name, arch, binary, config, wantErr string
+		name, arch, launcher, collector, config, wantErr string
 	}{
-		{name: "ok", arch: "amd64", binary: amd64, config: config},
-		{name: "wrong arch", arch: "arm64", binary: amd64, config: config, wantErr: "want EM_AARCH64 for arm64"},
-		{name: "not ELF", arch: "amd64", binary: config, config: config, wantErr: "not an ELF file"},
-		{name: "missing binary", arch: "amd64", binary: filepath.Join(dir, "nope"), config: config, wantErr: "binary:"},
-		{name: "missing config", arch: "amd64", binary: amd64, config: filepath.Join(dir, "nope.yaml"), wantErr: "config:"},
-		{name: "empty config", arch: "amd64", binary: amd64, config: empty, wantErr: "not a non-empty regular file"},
-		{name: "config is a directory", arch: "amd64", binary: amd64, config: dir, wantErr: "not a non-empty regular file"},
+		{name: "ok", arch: "amd64", launcher: amd64, collector: amd64, config: config},
+		{name: "wrong arch", arch: "arm64", launcher: amd64, collector: amd64, config: config, wantErr: "want EM_AARCH64 for arm64"},
+		{name: "launcher not ELF", arch: "amd64", launcher: config, collector: amd64, config: config, wantErr: "launcher " + config + ": not an ELF file"},
+		{name: "collector not ELF", arch: "amd64", launcher: amd64, collector: config, config: config, wantErr: "collector " + config + ": not an ELF file"},
+		{name: "missing launcher", arch: "amd64", launcher: filepath.Join(dir, "nope"), collector: amd64, config: config, wantErr: "launcher:"},
+		{name: "missing collector", arch: "amd64", launcher: amd64, collector: filepath.Join(dir, "nope"), config: config, wantErr: "collector:"},
+		{name: "missing config", arch: "amd64", launcher: amd64, collector: amd64, config: filepath.Join(dir, "nope.yaml"), wantErr: "config:"},
+		{name: "empty config", arch: "amd64", launcher: amd64, collector: amd64, config: empty, wantErr: "not a non-empty regular file"},
+		{name: "config is a directory", arch: "amd64", launcher: amd64, collector: amd64, config: dir, wantErr: "not a non-empty regular file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			outDir := t.TempDir()
 			out := filepath.Join(outDir, "layer.zip")
-			err := WriteFile(out, tt.arch, tt.binary, tt.config)
+			err := WriteFile(out, tt.arch, tt.launcher, tt.collector, tt.config)
 			if tt.wantErr != "" {
 				require.ErrorContains(t, err, tt.wantErr)
 				entries, err := os.ReadDir(outDir)
@@ -97,9 +105,10 @@ func TestWriteFile(t *testing.T) {
 			zr, err := zip.OpenReader(out)
 			require.NoError(t, err)
 			defer zr.Close()
-			require.Len(t, zr.File, 4)
+			require.Len(t, zr.File, 6)
 			assert.Equal(t, ExtensionPath, zr.File[1].Name)
-			assert.Equal(t, ConfigPath, zr.File[3].Name)
+			assert.Equal(t, CollectorPath, zr.File[3].Name)
+			assert.Equal(t, ConfigPath, zr.File[5].Name)
 			entries, err := os.ReadDir(outDir)
 			require.NoError(t, err)
 			assert.Len(t, entries, 1, "temporary file left next to the zip")
@@ -115,11 +124,11 @@ func TestWriteFileReplacesExisting(t *testing.T) {
 	out := filepath.Join(dir, "layer.zip")
 	require.NoError(t, os.WriteFile(out, []byte("stale"), 0o644))
 
-	require.NoError(t, WriteFile(out, "arm64", bin, config))
+	require.NoError(t, WriteFile(out, "arm64", bin, bin, config))
 	zr, err := zip.OpenReader(out)
 	require.NoError(t, err)
 	defer zr.Close()
-	assert.Len(t, zr.File, 4)
+	assert.Len(t, zr.File, 6)
 }
 
 func TestCheckStaticELF(t *testing.T) {

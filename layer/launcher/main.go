@@ -1,0 +1,195 @@
+// Command launcher is what Lambda starts as /opt/extensions/otelcol-lambda.
+//
+// Lambda holds the function's init until every extension has registered, and
+// the collector registers only once its whole service is built (about 45 ms
+// after exec). The launcher, a small static binary, registers at exec and
+// runs the collector as its child with the registration handed over
+// (internal/extensionapi, handover.go), so the function's init starts at once.
+//
+// Observability must not take the function down:
+//   - the layer's own config with OTELCOL_LAMBDA_OTLP_ENDPOINT unset: one
+//     ERROR line, no collector, and the lifecycle is served as a no-op
+//     extension (OTELCOL_LAMBDA_STRICT=true reports /init/error instead);
+//   - a collector that fails before its first /event/next (a config that
+//     cannot load, an unknown component): its own error is reported through
+//     /init/error, so it shows in the function's Init error;
+//   - a collector that dies later: one ERROR line, and the launcher serves the
+//     lifecycle as a no-op until SHUTDOWN.
+//
+// Without AWS_LAMBDA_RUNTIME_API (not started by Lambda) it execs the
+// collector with its arguments, so `otelcol-lambda validate --config=...` works.
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/lambda-o11y/otelcol-lambda/internal/extensionapi"
+)
+
+const (
+	envCollector = "OTELCOL_LAMBDA_COLLECTOR"
+	envStrict    = "OTELCOL_LAMBDA_STRICT"
+	envEndpoint  = "OTELCOL_LAMBDA_OTLP_ENDPOINT"
+	// envConfigURI and layerConfig are lambdatelemetryreceiver.ConfigURIEnv
+	// and DefaultConfigURI (the receiver package would link the collector in).
+	envConfigURI = "OPENTELEMETRY_COLLECTOR_CONFIG_URI"
+	layerConfig  = "/opt/collector-config/config.yaml"
+	// defaultCollector is where the layer puts the collector: outside
+	// /opt/extensions, which Lambda would start as a second extension.
+	defaultCollector = "/opt/otelcol-lambda/collector"
+
+	errTypeConfig = "Extension.ConfigInvalid"
+)
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	collector := cmp.Or(os.Getenv(envCollector), defaultCollector)
+	api := os.Getenv("AWS_LAMBDA_RUNTIME_API")
+	if api == "" {
+		err := syscall.Exec(collector, append([]string{collector}, os.Args[1:]...), os.Environ())
+		logError(fmt.Sprintf("not started by Lambda (AWS_LAMBDA_RUNTIME_API is unset), and running the collector failed: %v", err))
+		return 1
+	}
+	// Before registering: a SIGTERM from here on is forwarded or ends the
+	// no-op loop cleanly.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+
+	ctx := context.Background()
+	client := extensionapi.New(api)
+	reg, err := client.Register(ctx, filepath.Base(os.Args[0]))
+	if err != nil {
+		logError(err.Error())
+		return 1
+	}
+
+	if gap := configGap(os.Args[1:], os.Getenv); gap != "" {
+		if strict, _ := strconv.ParseBool(os.Getenv(envStrict)); strict {
+			logError(gap + " (" + envStrict + "=true: failing Init)")
+			return reportInitError(client, gap)
+		}
+		logError(gap + "; telemetry is off for this execution environment, the function runs normally (" +
+			envStrict + "=true fails Init instead)")
+		return serveNoop(client, sigs)
+	}
+
+	handover, err := client.HandoverEnv(reg)
+	if err != nil {
+		return collectorFailed(client, sigs, "not started", err.Error())
+	}
+	var stderr tail
+	cmd := exec.Command(collector, os.Args[1:]...)
+	cmd.Env = append(os.Environ(), handover...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, io.MultiWriter(os.Stderr, &stderr)
+	// The child stays in our process group (a freeze stops both), and dies
+	// with us rather than outlive the extension Lambda knows.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return collectorFailed(client, sigs, "not started", err.Error())
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	terminating := false
+	for {
+		select {
+		case sig := <-sigs:
+			terminating = true
+			_ = cmd.Process.Signal(sig)
+		case err := <-exited:
+			switch {
+			case err == nil: // served SHUTDOWN and stopped
+				return 0
+			case terminating:
+				return max(cmd.ProcessState.ExitCode(), 1)
+			}
+			// Wait returned, so the copy into stderr is complete.
+			return collectorFailed(client, sigs, err.Error(), stderr.lastError())
+		}
+	}
+}
+
+// configGap says why the layer's own config cannot load: its one input from
+// the environment, the endpoint, is unset. It is "" when the collector gets
+// another config (--config arguments or OPENTELEMETRY_COLLECTOR_CONFIG_URI).
+func configGap(args []string, getenv func(string) string) string {
+	if slices.ContainsFunc(args, func(a string) bool {
+		return a == "--config" || a == "-config" || strings.HasPrefix(a, "--config=") || strings.HasPrefix(a, "-config=")
+	}) {
+		return ""
+	}
+	if uri := strings.TrimPrefix(getenv(envConfigURI), "file:"); uri != "" && uri != layerConfig {
+		return ""
+	}
+	if strings.TrimSpace(getenv(envEndpoint)) != "" {
+		return ""
+	}
+	return envEndpoint + " is not set: set it to your backend's OTLP/HTTP endpoint (e.g. https://otlp.example.com:4318), or " +
+		envConfigURI + " to your own collector config"
+}
+
+// collectorFailed handles a collector that exited with an error (or never
+// started): status says how, msg is its last error. Lambda accepts
+// /init/error only from an extension that has not yet called /event/next (it
+// answers 403 Extension.InvalidExtensionState afterwards), and only the
+// collector calls it: so an accepted report means the collector failed
+// during its start, and a refused one that it failed after Init, when the
+// function must keep running.
+func collectorFailed(client *extensionapi.Client, sigs <-chan os.Signal, status, msg string) int {
+	report := cmp.Or(msg, "the collector exited ("+status+") without an error message")
+	if err := client.InitError(context.Background(), errTypeConfig, errors.New(report)); err == nil {
+		return 1
+	}
+	logError("the collector exited (" + status + ") after Init; telemetry is off for this execution environment, the function runs normally. Its last output: " +
+		strings.ReplaceAll(msg, "\n", " | "))
+	return serveNoop(client, sigs)
+}
+
+// reportInitError fails Init with msg.
+func reportInitError(client *extensionapi.Client, msg string) int {
+	if err := client.InitError(context.Background(), errTypeConfig, errors.New(msg)); err != nil {
+		logError(err.Error())
+	}
+	return 1
+}
+
+// serveNoop is a no-op extension: it calls /event/next until SHUTDOWN (or a
+// SIGTERM), so Lambda never waits on it.
+func serveNoop(client *extensionapi.Client, sigs <-chan os.Signal) int {
+	done := make(chan error, 1)
+	go func() {
+		for {
+			ev, err := client.Next(context.Background())
+			if err != nil || ev.IsShutdown() {
+				done <- err
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			logError(err.Error())
+			return 1
+		}
+	case <-sigs:
+	}
+	return 0
+}
+
+// logError writes one line to stderr, which Lambda puts in the function's log stream.
+func logError(msg string) {
+	fmt.Fprintf(os.Stderr, "ERROR [%s launcher] %s\n", filepath.Base(os.Args[0]), msg)
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/lambda-o11y/otelcol-lambda/layer/internal/layerzip"
+)
+
+// The launcher's defaults must name the files the layer ships (extracted under /opt).
+func TestDefaultsMatchLayer(t *testing.T) {
+	assert.Equal(t, "/opt/"+layerzip.CollectorPath, defaultCollector)
+	assert.Equal(t, "/opt/"+layerzip.ConfigPath, layerConfig)
+}
+
+func TestConfigGap(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		gap  bool
+	}{
+		{name: "layer config, no endpoint", gap: true},
+		{name: "layer config, empty endpoint", env: map[string]string{envEndpoint: " "}, gap: true},
+		{name: "layer config named explicitly", env: map[string]string{envConfigURI: "/opt/collector-config/config.yaml"}, gap: true},
+		{name: "layer config as a file URI", env: map[string]string{envConfigURI: "file:/opt/collector-config/config.yaml"}, gap: true},
+		{name: "layer config, endpoint set", env: map[string]string{envEndpoint: "https://otlp.example.com:4318"}},
+		{name: "own config", env: map[string]string{envConfigURI: "s3://bucket.s3.eu-west-1.amazonaws.com/config.yaml"}},
+		{name: "config flag", args: []string{"--config=file:/tmp/c.yaml"}},
+		{name: "config flag, separate value", args: []string{"--config", "/tmp/c.yaml"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gap := configGap(tt.args, func(k string) string { return tt.env[k] })
+			if !tt.gap {
+				assert.Empty(t, gap)
+				return
+			}
+			assert.Contains(t, gap, envEndpoint+" is not set")
+			assert.NotContains(t, gap, "\n", "one line")
+		})
+	}
+}
+
+func TestTail(t *testing.T) {
+	tests := []struct {
+		name   string
+		writes []string
+		want   string
+	}{
+		{name: "empty"},
+		{name: "from the last Error line", writes: []string{"warn a\n", "Error: first\n", "info\nError: failed to get config:\n", "  details\n"},
+			want: "Error: failed to get config:\n  details"},
+		{name: "no Error line: everything", writes: []string{"panic: boom\n\ngoroutine 1 [running]:\n"}, want: "panic: boom\n\ngoroutine 1 [running]:"},
+		{name: "a partial first line is dropped", writes: []string{strings.Repeat("x", tailSize-10) + "\nkept line\n", "last\n"},
+			want: "kept line\nlast"},
+		{name: "one write larger than the tail", writes: []string{"lost\n" + strings.Repeat("y", 2*tailSize) + "\nError: kept\n"}, want: "Error: kept"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var tl tail
+			for _, w := range tt.writes {
+				n, err := tl.Write([]byte(w))
+				assert.NoError(t, err)
+				assert.Equal(t, len(w), n)
+			}
+			assert.LessOrEqual(t, len(tl.b), tailSize)
+			assert.Equal(t, tt.want, tl.lastError())
+		})
+	}
+}
