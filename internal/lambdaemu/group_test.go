@@ -69,7 +69,11 @@ exec "$(dirname "$0")/bin/test-ext"
 		assert.Equal(t, "T", state(), "frozen: the extension's child is stopped")
 		assert.Equal(t, "T", processState(t, p.Cmd.Process.Pid), "frozen: the extension is stopped")
 	}
-	assert.Equal(t, []string{"S", "S"}, thawed, "during each invocation the child runs (sleeps)")
+	require.Len(t, thawed, 2)
+	for _, s := range thawed {
+		// Resumed: running, or back asleep in its sleep(1).
+		assert.Contains(t, []string{"R", "S"}, s, "during each invocation the child is not stopped")
+	}
 
 	sd, err := emu.Shutdown(ctx, "spindown")
 	require.NoError(t, err)
