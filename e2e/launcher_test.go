@@ -1,20 +1,12 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -46,65 +38,10 @@ func launcherBinary(t *testing.T) string {
 	return bin
 }
 
-// extensionAPI sits between an extension process and the emulator's API. It
-// keeps the errorMessage of every /init/error, which the emulator discards,
-// and refuses /init/error from an extension that has called /event/next, as
-// Lambda does (403 Extension.InvalidExtensionState; lambdaemu accepts it).
-type extensionAPI struct {
-	addr string
-
-	mu         sync.Mutex
-	ready      map[string]bool // extension id: has called /event/next
-	initErrors []string
-}
-
-func startExtensionAPI(t *testing.T, emu *lambdaemu.Emulator) *extensionAPI {
-	t.Helper()
-	upstream, err := url.Parse("http://" + emu.Addr())
-	require.NoError(t, err)
-	proxy := httputil.NewSingleHostReverseProxy(upstream)
-	a := &extensionAPI{ready: map[string]bool{}}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("Lambda-Extension-Identifier")
-		a.mu.Lock()
-		switch r.URL.Path {
-		case "/2020-01-01/extension/event/next":
-			a.ready[id] = true
-		case "/2020-01-01/extension/init/error":
-			if a.ready[id] {
-				a.mu.Unlock()
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusForbidden)
-				_, _ = io.WriteString(w, `{"errorType":"Extension.InvalidExtensionState","errorMessage":"State transition from Ready to InitError failed"}`)
-				return
-			}
-			body, _ := io.ReadAll(r.Body)
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			var report struct {
-				ErrorMessage string `json:"errorMessage"`
-			}
-			_ = json.Unmarshal(body, &report)
-			a.initErrors = append(a.initErrors, report.ErrorMessage)
-		}
-		a.mu.Unlock()
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	a.addr = strings.TrimPrefix(srv.URL, "http://")
-	return a
-}
-
-func (a *extensionAPI) reportedInitErrors() []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]string(nil), a.initErrors...)
-}
-
 // launcherRun is the launcher as Lambda runs it, on the project's emulator
-// (the environment frozen between invocations) behind an extensionAPI.
+// (the environment frozen between invocations).
 type launcherRun struct {
 	emu  *lambdaemu.Emulator
-	api  *extensionAPI
 	proc *lambdaemu.Process
 	out  *lambdaemutest.Output
 }
@@ -118,11 +55,10 @@ func startLauncher(t *testing.T, args, env []string, handler lambdaemu.Handler) 
 	emu, err := lambdaemu.Start(lambdaemu.Config{FunctionName: "sentiment", MemoryMB: 256})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = emu.Close() })
-	r := &launcherRun{emu: emu, api: startExtensionAPI(t, emu), out: &lambdaemutest.Output{}}
-	// Later entries win: the extension talks to the API through r.api, and
-	// the test's own environment does not leak a config or an endpoint in.
+	r := &launcherRun{emu: emu, out: &lambdaemutest.Output{}}
+	// Later entries win: the test's own environment does not leak a config
+	// or an endpoint in.
 	env = append([]string{
-		"AWS_LAMBDA_RUNTIME_API=" + r.api.addr,
 		"OTELCOL_LAMBDA_COLLECTOR=" + collector,
 		"OTELCOL_LAMBDA_OTLP_ENDPOINT=",
 		"OPENTELEMETRY_COLLECTOR_CONFIG_URI=",
@@ -207,10 +143,24 @@ func (r *launcherRun) collectorChild(t *testing.T) int {
 	return kids[0]
 }
 
-func (r *launcherRun) registrations() int {
+// initErrors are the errorMessages of the /init/error reports the emulator
+// accepted (it refuses one from an extension that called /event/next, as
+// Lambda does).
+func (r *launcherRun) initErrors() []string {
+	var msgs []string
+	for _, e := range r.emu.ExtensionErrors() {
+		if e.Call == "init/error" {
+			msgs = append(msgs, e.Message)
+		}
+	}
+	return msgs
+}
+
+// apiCalls counts the API requests to a path ending in suffix.
+func (r *launcherRun) apiCalls(suffix string) int {
 	n := 0
 	for _, e := range r.emu.Events() {
-		if e.Kind == lambdaemu.EventAPI && strings.HasSuffix(e.Detail, "/extension/register") {
+		if e.Kind == lambdaemu.EventAPI && strings.HasSuffix(e.Detail, suffix) {
 			n++
 		}
 	}
@@ -229,7 +179,7 @@ func TestLauncherRunsTheCollector(t *testing.T) {
 		[]string{"OTELCOL_LAMBDA_OTLP_ENDPOINT=" + be.Endpoint()}, fn.Handle)
 	require.NoError(t, r.waitInit(t), r.out.String())
 	child := r.collectorChild(t)
-	assert.Equal(t, 1, r.registrations(), "one /register, the launcher's: the collector adopted it")
+	assert.Equal(t, 1, r.apiCalls("/extension/register"), "one /register, the launcher's: the collector adopted it")
 
 	results := r.invoke(t, 4)
 	r.shutdown(t)
@@ -245,7 +195,7 @@ func TestLauncherRunsTheCollector(t *testing.T) {
 		assert.Equal(t, want.String(), s.serverTrace[res.RequestID], "server span of %s", res.RequestID)
 	}
 	assert.Empty(t, r.errorLines())
-	assert.Empty(t, r.api.reportedInitErrors())
+	assert.Empty(t, r.initErrors())
 	assert.Empty(t, lambdaemu.ActivityWhileFrozen(r.emu.Events()))
 }
 
@@ -265,7 +215,7 @@ func TestLauncherFailsOpenWithoutEndpoint(t *testing.T) {
 	assert.Contains(t, lines[0], "OTELCOL_LAMBDA_OTLP_ENDPOINT is not set")
 	assert.Contains(t, lines[0], "telemetry is off")
 	assert.Equal(t, r.out.String(), lines[0], "nothing else written")
-	assert.Empty(t, r.api.reportedInitErrors())
+	assert.Empty(t, r.initErrors())
 }
 
 // OTELCOL_LAMBDA_STRICT=true: the same gap fails Init, with the message.
@@ -273,7 +223,7 @@ func TestLauncherStrictFailsInit(t *testing.T) {
 	r := startLauncher(t, nil, []string{"OTELCOL_LAMBDA_STRICT=true"}, okHandler)
 	err := r.waitInit(t)
 	require.ErrorContains(t, err, "Extension.ConfigInvalid", r.out.String())
-	reports := r.api.reportedInitErrors()
+	reports := r.initErrors()
 	require.Len(t, reports, 1)
 	assert.Contains(t, reports[0], "OTELCOL_LAMBDA_OTLP_ENDPOINT is not set")
 	<-r.proc.Done()
@@ -305,7 +255,7 @@ service:
 			r := startLauncher(t, nil, []string{"OPENTELEMETRY_COLLECTOR_CONFIG_URI=" + config}, okHandler)
 			err := r.waitInit(t)
 			require.ErrorContains(t, err, "Extension.ConfigInvalid", r.out.String())
-			reports := r.api.reportedInitErrors()
+			reports := r.initErrors()
 			require.Len(t, reports, 1, r.out.String())
 			assert.Contains(t, reports[0], tt.want)
 			assert.True(t, strings.HasPrefix(reports[0], "Error: "), "the collector's error, trimmed: %q", reports[0])
@@ -331,5 +281,6 @@ func TestLauncherTakesOverWhenTheCollectorDies(t *testing.T) {
 	lines := r.errorLines()
 	require.Len(t, lines, 1, r.out.String())
 	assert.Contains(t, lines[0], "the collector exited (signal: killed) after Init")
-	assert.Empty(t, r.api.reportedInitErrors(), "the report was refused: Init was over")
+	assert.Equal(t, 1, r.apiCalls("/extension/init/error"), "the launcher reported to /init/error\n%s", r.out.String())
+	assert.Empty(t, r.initErrors(), "the report was refused: Init was over")
 }

@@ -176,6 +176,12 @@ func (e *Emulator) handleEventNext(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(ev)
 }
 
+// handleExtensionError serves /init/error and /exit/error. Like Lambda (and
+// AWS's Runtime Interface Emulator), it accepts /init/error only from an
+// extension that has not yet called /event/next: afterwards the extension is
+// Ready, and the call is refused with 403 Extension.InvalidExtensionState.
+// An accepted report's error type and errorMessage are kept in the event log
+// (ExtensionErrors).
 func (e *Emulator) handleExtensionError(w http.ResponseWriter, r *http.Request) {
 	x := e.extensionByID(r)
 	if x == nil || !x.alive() {
@@ -187,18 +193,59 @@ func (e *Emulator) handleExtensionError(w http.ResponseWriter, r *http.Request) 
 		writeError(w, http.StatusBadRequest, "InvalidRequest", "missing "+headerExtErrorType+" header")
 		return
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
+	call := strings.TrimPrefix(r.URL.Path, "/2020-01-01/extension/")
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	var report struct {
+		ErrorMessage string `json:"errorMessage"`
+	}
+	_ = json.Unmarshal(body, &report) // the body is optional; a malformed one reports no message
 	e.mu.Lock()
+	if call == "init/error" && x.ready {
+		e.mu.Unlock()
+		writeError(w, http.StatusForbidden, "Extension.InvalidExtensionState",
+			"State transition from Ready to InitError failed for extension "+x.id+
+				": /init/error is accepted only before the extension's first /event/next")
+		return
+	}
 	x.errored = errType
 	x.finishedAt = time.Now()
 	if !e.initDone {
 		e.initErrType = errType
 	}
-	e.log.add(Event{Kind: EventLifecycle, Party: x.name, Detail: strings.TrimPrefix(r.URL.Path, "/2020-01-01/extension/") + " " + errType})
+	detail := call + " " + errType
+	if report.ErrorMessage != "" {
+		detail += "\n" + report.ErrorMessage
+	}
+	e.log.add(Event{Kind: EventLifecycle, Party: x.name, Detail: detail})
 	e.notifyLocked()
 	e.mu.Unlock()
 	e.hub.removeSubscriber(x.name)
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "OK"})
+}
+
+// ExtensionError is an /init/error or /exit/error the emulator accepted.
+type ExtensionError struct {
+	Extension string // the extension's name
+	Call      string // "init/error" or "exit/error"
+	Type      string // the Lambda-Extension-Function-Error-Type header
+	Message   string // the body's errorMessage ("" without one)
+}
+
+// ExtensionErrors lists, in order, the /init/error and /exit/error reports the
+// emulator accepted (a refused /init/error is not one). They are read from the
+// event log: an EventLifecycle entry whose Detail is the call and the error
+// type, then the errorMessage on the lines after it.
+func (e *Emulator) ExtensionErrors() []ExtensionError {
+	var out []ExtensionError
+	for _, ev := range e.Events() {
+		if ev.Kind != EventLifecycle || !strings.HasPrefix(ev.Detail, "init/error ") && !strings.HasPrefix(ev.Detail, "exit/error ") {
+			continue
+		}
+		head, msg, _ := strings.Cut(ev.Detail, "\n") // a header value has no newline
+		call, errType, _ := strings.Cut(head, " ")
+		out = append(out, ExtensionError{Extension: ev.Party, Call: call, Type: errType, Message: msg})
+	}
+	return out
 }
 
 func (e *Emulator) handleRuntimeNext(w http.ResponseWriter, r *http.Request) {

@@ -80,7 +80,13 @@
 //	emu.RunRuntime(ctx, handler) // or emu.StartRuntime(bootstrapPath, ...)
 //	... Invoke, Shutdown; p.ExitErr() ...
 //
-// cmd/lambda-harness wraps exactly this for the README's demo.
+// cmd/lambda-harness wraps exactly this for the README's demo. Each process
+// leads its own process group, and freeze, thaw and kill signal the group, so
+// a launcher's child (the layer's collector) is frozen with it. Each
+// environment has its own TMPDIR (its /tmp). As on Lambda, /init/error is
+// accepted only before the extension's first /event/next (403
+// Extension.InvalidExtensionState after); ExtensionErrors returns what was
+// reported.
 //
 // # Under AWS's Runtime Interface Emulator
 //

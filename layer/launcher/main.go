@@ -5,6 +5,8 @@
 // after exec). The launcher, a small static binary, registers at exec and
 // runs the collector as its child with the registration handed over
 // (internal/extensionapi, handover.go), so the function's init starts at once.
+// It speaks to the Extensions API over a minimal HTTP/1.1 client (api.go,
+// internal/extensionapi/rawhttp): net/http would be most of its size and memory.
 //
 // Observability must not take the function down:
 //   - the layer's own config with OTELCOL_LAMBDA_OTLP_ENDPOINT unset: one
@@ -23,7 +25,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -34,8 +35,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-
-	"github.com/lambda-o11y/otelcol-lambda/internal/extensionapi"
 )
 
 const (
@@ -68,10 +67,8 @@ func run() int {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 
-	ctx := context.Background()
-	client := extensionapi.New(api)
-	reg, err := client.Register(ctx, filepath.Base(os.Args[0]))
-	if err != nil {
+	client := &apiClient{addr: api}
+	if err := client.register(context.Background(), filepath.Base(os.Args[0])); err != nil {
 		logError(err.Error())
 		return 1
 	}
@@ -86,13 +83,9 @@ func run() int {
 		return serveNoop(client, sigs)
 	}
 
-	handover, err := client.HandoverEnv(reg)
-	if err != nil {
-		return collectorFailed(client, sigs, "not started", err.Error())
-	}
 	var stderr tail
 	cmd := exec.Command(collector, os.Args[1:]...)
-	cmd.Env = append(os.Environ(), handover...)
+	cmd.Env = append(os.Environ(), client.handoverEnv()...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, io.MultiWriter(os.Stderr, &stderr)
 	// The child stays in our process group (a freeze stops both), and dies
 	// with us rather than outlive the extension Lambda knows.
@@ -147,9 +140,9 @@ func configGap(args []string, getenv func(string) string) string {
 // collector calls it: so an accepted report means the collector failed
 // during its start, and a refused one that it failed after Init, when the
 // function must keep running.
-func collectorFailed(client *extensionapi.Client, sigs <-chan os.Signal, status, msg string) int {
+func collectorFailed(client *apiClient, sigs <-chan os.Signal, status, msg string) int {
 	report := cmp.Or(msg, "the collector exited ("+status+") without an error message")
-	if err := client.InitError(context.Background(), errTypeConfig, errors.New(report)); err == nil {
+	if err := client.initError(context.Background(), errTypeConfig, report); err == nil {
 		return 1
 	}
 	logError("the collector exited (" + status + ") after Init; telemetry is off for this execution environment, the function runs normally. Its last output: " +
@@ -158,8 +151,8 @@ func collectorFailed(client *extensionapi.Client, sigs <-chan os.Signal, status,
 }
 
 // reportInitError fails Init with msg.
-func reportInitError(client *extensionapi.Client, msg string) int {
-	if err := client.InitError(context.Background(), errTypeConfig, errors.New(msg)); err != nil {
+func reportInitError(client *apiClient, msg string) int {
+	if err := client.initError(context.Background(), errTypeConfig, msg); err != nil {
 		logError(err.Error())
 	}
 	return 1
@@ -167,12 +160,12 @@ func reportInitError(client *extensionapi.Client, msg string) int {
 
 // serveNoop is a no-op extension: it calls /event/next until SHUTDOWN (or a
 // SIGTERM), so Lambda never waits on it.
-func serveNoop(client *extensionapi.Client, sigs <-chan os.Signal) int {
+func serveNoop(client *apiClient, sigs <-chan os.Signal) int {
 	done := make(chan error, 1)
 	go func() {
 		for {
-			ev, err := client.Next(context.Background())
-			if err != nil || ev.IsShutdown() {
+			shutdown, err := client.next(context.Background())
+			if err != nil || shutdown {
 				done <- err
 				return
 			}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/lambda-o11y/otelcol-lambda/internal/extensionapi/rawhttp"
+)
+
+// The launcher's client of Lambda's Extensions API: /register, /event/next
+// and /init/error, over rawhttp rather than net/http (rawhttp says why). The
+// collector's receiver uses internal/extensionapi, which links net/http; these
+// names are that package's (api_test.go checks the handover's).
+//
+// encoding/json (which also brings fmt) stays: it costs 0.54 MB of the
+// binary (2.86 MB; 2.33 MB without it and fmt) and 0.46 MiB of RSS (3.52 MiB;
+// 3.06 MiB without), and no time to register; a hand-written JSON scanner for
+// Lambda's answers is not worth that.
+const (
+	extensionPath    = "/2020-01-01/extension"
+	headerName       = "Lambda-Extension-Name"
+	headerIdentifier = "Lambda-Extension-Identifier"
+	headerFeature    = "Lambda-Extension-Accept-Feature"
+	headerErrorType  = "Lambda-Extension-Function-Error-Type"
+	// envHandoverID and envHandoverRegistration are extensionapi.EnvHandoverID
+	// and EnvHandoverRegistration: the receiver adopts the registration they
+	// hand over (extensionapi.Client.TakeOver).
+	envHandoverID           = "OTELCOL_LAMBDA_EXTENSION_ID"
+	envHandoverRegistration = "OTELCOL_LAMBDA_REGISTRATION"
+)
+
+// apiClient is one extension's view of the Extensions API.
+type apiClient struct {
+	addr string // AWS_LAMBDA_RUNTIME_API
+	id   string // the extension identifier, from /register
+	// registration is the /register response body: the function's name,
+	// version, handler and account id, as a JSON object.
+	registration []byte
+}
+
+// statusError is a non-2xx answer (the message is extensionapi.StatusError's).
+type statusError struct {
+	op     string
+	status int
+	body   string
+}
+
+func (e *statusError) Error() string {
+	return e.op + ": HTTP " + strconv.Itoa(e.status) + ": " + strings.TrimSpace(e.body)
+}
+
+// register registers the extension for INVOKE and SHUTDOWN, asking for the account id.
+func (c *apiClient) register(ctx context.Context, name string) error {
+	resp, err := c.call(ctx, "register", "POST", "/register", []byte(`{"events":["INVOKE","SHUTDOWN"]}`),
+		rawhttp.Header{Name: headerName, Value: name}, rawhttp.Header{Name: headerFeature, Value: "accountId"})
+	if err != nil {
+		return err
+	}
+	c.id = resp.Get(headerIdentifier)
+	if c.id == "" {
+		return errors.New("register: response has no " + headerIdentifier + " header")
+	}
+	reg := bytes.TrimSpace(resp.Body)
+	if len(reg) == 0 {
+		reg = []byte("{}")
+	}
+	if reg[0] != '{' || !json.Valid(reg) {
+		return errors.New("register: the response is not a JSON object: " + strconv.Quote(string(reg)))
+	}
+	c.registration = reg
+	return nil
+}
+
+// handoverEnv is the environment that hands the registration to the collector.
+func (c *apiClient) handoverEnv() []string {
+	return []string{envHandoverID + "=" + c.id, envHandoverRegistration + "=" + string(c.registration)}
+}
+
+// next blocks until the next event and reports whether it is SHUTDOWN.
+func (c *apiClient) next(ctx context.Context) (shutdown bool, err error) {
+	resp, err := c.call(ctx, "event/next", "GET", "/event/next", nil)
+	if err != nil {
+		return false, err
+	}
+	var ev struct {
+		EventType string `json:"eventType"`
+	}
+	if err := json.Unmarshal(resp.Body, &ev); err != nil {
+		return false, errors.New("event/next: decoding the event: " + err.Error())
+	}
+	// Implementations disagree on case.
+	return strings.EqualFold(ev.EventType, "SHUTDOWN"), nil
+}
+
+// initError reports a failure during Init; Lambda then fails the init. Lambda
+// refuses it (403 Extension.InvalidExtensionState) once the extension called
+// /event/next.
+func (c *apiClient) initError(ctx context.Context, errorType, msg string) error {
+	body, err := json.Marshal(struct {
+		ErrorMessage string   `json:"errorMessage"`
+		ErrorType    string   `json:"errorType"`
+		StackTrace   []string `json:"stackTrace"`
+	}{msg, errorType, []string{}})
+	if err != nil {
+		return err
+	}
+	_, err = c.call(ctx, "init/error", "POST", "/init/error", body, rawhttp.Header{Name: headerErrorType, Value: errorType})
+	return err
+}
+
+func (c *apiClient) call(ctx context.Context, op, method, path string, body []byte, header ...rawhttp.Header) (*rawhttp.Response, error) {
+	if body != nil {
+		header = append(header, rawhttp.Header{Name: "Content-Type", Value: "application/json"})
+	}
+	if c.id != "" {
+		header = append(header, rawhttp.Header{Name: headerIdentifier, Value: c.id})
+	}
+	resp, err := rawhttp.Do(ctx, c.addr, method, extensionPath+path, header, body)
+	if err != nil {
+		return nil, errors.New(op + ": " + err.Error())
+	}
+	if resp.Status/100 != 2 {
+		return nil, &statusError{op: op, status: resp.Status, body: string(resp.Body[:min(len(resp.Body), 4096)])}
+	}
+	return resp, nil
+}
