@@ -51,15 +51,20 @@ func (r *lambdaReceiver) run(ctx context.Context) {
 // platform.runtimeDone, then flush with the export budget.
 func (r *lambdaReceiver) onInvoke(ctx context.Context, ev extensionapi.Event) {
 	deadline := time.UnixMilli(ev.DeadlineMs)
-	r.tr.StartInvocation(ev.RequestID, ev.Tracing.Value, ev.InvokedFunctionArn, deadline)
 	p := r.fc.onInvoke(r.opts.now())
 	if !p.blocking {
-		if p.emit {
-			// In parallel with the function: /next is not delayed by it.
-			r.wg.Go(func() { r.flush(context.WithoutCancel(ctx), lambdalifecycle.Background, localBudget) })
-		}
+		// In parallel with the function, so /next is not delayed: the
+		// translator may be busy with a delivery, and the invocation's own
+		// records come through the Telemetry API later anyway.
+		r.wg.Go(func() {
+			r.tr.StartInvocation(ev.RequestID, ev.Tracing.Value, ev.InvokedFunctionArn, deadline)
+			if p.emit {
+				r.flush(context.WithoutCancel(ctx), lambdalifecycle.Background, localBudget)
+			}
+		})
 		return
 	}
+	r.tr.StartInvocation(ev.RequestID, ev.Tracing.Value, ev.InvokedFunctionArn, deadline)
 	if !r.waitRuntimeDone(ctx, ev.RequestID, deadline, ev.DeadlineMs == 0) {
 		return
 	}
