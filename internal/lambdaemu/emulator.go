@@ -256,18 +256,20 @@ func (e *Emulator) runInit() {
 	now := time.Now()
 	e.initDuration = now.Sub(e.initStart)
 	e.fn.emitInitReport(e.hub, now, "init", status, e.initErrType, e.initDuration)
-	e.initDone = true
 	e.hub.closeSubscriptions()
 	if status == "success" {
 		e.phase = phaseInvoke
 	}
 	e.log.add(Event{Kind: EventLifecycle, Detail: "init " + status})
-	e.notifyLocked()
 	if status == "success" {
+		// Frozen before anyone can see Init done: an Invoke waiting in
+		// WaitInit would otherwise thaw first and be frozen mid-invocation.
 		e.mu.Unlock()
 		e.freeze("")
 		e.mu.Lock()
 	}
+	e.initDone = true
+	e.notifyLocked()
 }
 
 // WaitInit waits for the end of the Init phase and returns its failure, if any.

@@ -133,7 +133,8 @@ func TestPostRuntimeAndWhileFrozen(t *testing.T) {
 }
 
 // TestPostRuntimeOfAnExtension: the in-process extension waits for
-// runtimeDone (at least the 25 ms of Telemetry API buffering) before next.
+// runtimeDone (the Telemetry API's buffering) before next, so each
+// invocation has a post-runtime time.
 func TestPostRuntimeOfAnExtension(t *testing.T) {
 	ctx := ctxWithTimeout(t)
 	emu := startEmulator(t, Config{})
@@ -146,7 +147,7 @@ func TestPostRuntimeOfAnExtension(t *testing.T) {
 	post := PostRuntime(emu.Events(), "ext")
 	require.Len(t, post, 3)
 	for _, d := range post {
-		assert.GreaterOrEqual(t, d, 25*time.Millisecond)
+		assert.Positive(t, d)
 	}
 }
 
