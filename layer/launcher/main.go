@@ -85,7 +85,7 @@ func run() int {
 
 	var stderr tail
 	cmd := exec.Command(collector, os.Args[1:]...)
-	cmd.Env = append(os.Environ(), client.handoverEnv()...)
+	cmd.Env = append(append(os.Environ(), client.handoverEnv()...), memoryLimit(os.Getenv)...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, io.MultiWriter(os.Stderr, &stderr)
 	// The child stays in our process group (a freeze stops both), and dies
 	// with us rather than outlive the extension Lambda knows.
@@ -112,6 +112,22 @@ func run() int {
 			return collectorFailed(client, sigs, err.Error(), stderr.lastError())
 		}
 	}
+}
+
+// memoryLimit gives the collector a soft heap limit (GOMEMLIMIT) of a quarter
+// of the function's memory, at least 32 MiB, unless the user set one: its
+// memory counts against the function's, and after a burst (a backlog, a huge
+// request) the Go runtime then collects and returns memory to the OS instead
+// of growing towards an out-of-memory kill of the whole environment.
+func memoryLimit(getenv func(string) string) []string {
+	if getenv("GOMEMLIMIT") != "" {
+		return nil
+	}
+	mb, err := strconv.ParseInt(getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), 10, 64)
+	if err != nil || mb <= 0 {
+		return nil
+	}
+	return []string{"GOMEMLIMIT=" + strconv.FormatInt(max(mb/4, 32), 10) + "MiB"}
 }
 
 // configGap says why the layer's own config cannot load: its one input from

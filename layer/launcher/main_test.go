@@ -71,3 +71,18 @@ func TestTail(t *testing.T) {
 		})
 	}
 }
+
+func TestMemoryLimit(t *testing.T) {
+	for _, tt := range []struct {
+		env  map[string]string
+		want []string
+	}{
+		{map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024"}, []string{"GOMEMLIMIT=256MiB"}},
+		{map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128"}, []string{"GOMEMLIMIT=32MiB"}},
+		{map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024", "GOMEMLIMIT": "100MiB"}, nil},
+		{map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "x"}, nil},
+		{map[string]string{}, nil},
+	} {
+		assert.Equal(t, tt.want, memoryLimit(func(k string) string { return tt.env[k] }), "%v", tt.env)
+	}
+}
