@@ -1,11 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu"
 )
 
 // An extension may be more than one process (a launcher that runs the
@@ -13,44 +15,23 @@ import (
 // a process group of its own, so the extension's memory and CPU are those of
 // its group.
 
-// processGroup is pid and every process in the group it leads.
-func processGroup(pid int) []int {
-	pids := []int{pid}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		other, err := strconv.Atoi(e.Name())
-		if err != nil || other == pid {
-			continue
-		}
-		// Fields after the command name: state, ppid, pgrp, ...
-		if f := statFields(other); len(f) > 2 && f[2] == strconv.Itoa(pid) {
-			pids = append(pids, other)
-		}
+// groupOf is pid and the other processes of the group it leads (pid may
+// lead none: this test's own process).
+func groupOf(pid int) []int {
+	members := lambdaemu.GroupMembers(pid)
+	if !slices.Contains(members, pid) {
+		members = append([]int{pid}, members...)
 	}
-	return pids
-}
-
-// statFields are the fields of /proc/<pid>/stat after the command name (nil
-// if the process is gone).
-func statFields(pid int) []string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return nil
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return nil
-	}
-	return strings.Fields(string(b[i+1:]))
+	return members
 }
 
 // cpuTime is utime+stime of pid's process group from /proc/<pid>/stat
 // (fields 14 and 15, in USER_HZ: 100 per second on Linux).
 func cpuTime(pid int) time.Duration {
 	var ticks int64
-	for _, p := range processGroup(pid) {
+	for _, p := range groupOf(pid) {
 		// f[0] is field 3 (state): utime is f[11], stime f[12].
-		if f := statFields(p); len(f) > 12 {
+		if f := lambdaemu.StatFields(p); len(f) > 12 {
 			ut, _ := strconv.ParseInt(f[11], 10, 64)
 			st, _ := strconv.ParseInt(f[12], 10, 64)
 			ticks += ut + st
@@ -62,7 +43,7 @@ func cpuTime(pid int) time.Duration {
 // rssMiB is the VmRSS of pid's process group.
 func rssMiB(pid int) float64 {
 	var kb float64
-	for _, p := range processGroup(pid) {
+	for _, p := range groupOf(pid) {
 		b, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/status")
 		if err != nil {
 			continue

@@ -47,7 +47,7 @@ exec "$(dirname "$0")/bin/test-ext"
 	t.Cleanup(func() { _ = syscall.Kill(child, syscall.SIGKILL) })
 
 	state := func() string {
-		if f := statFields(child); len(f) > 0 {
+		if f := StatFields(child); len(f) > 0 {
 			return f[0]
 		}
 		return "gone"

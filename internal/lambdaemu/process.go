@@ -29,7 +29,7 @@ func ProcessFreezer(p *os.Process) (onFreeze, onThaw func()) {
 // collector) is frozen with them, as everything in a Lambda sandbox is.
 func groupFreezer(pgid int) (onFreeze, onThaw func()) {
 	return freezer(func(sig os.Signal) error { return syscall.Kill(-pgid, sig.(syscall.Signal)) },
-		func() []int { return groupMembers(pgid) })
+		func() []int { return GroupMembers(pgid) })
 }
 
 func freezer(signal func(os.Signal) error, pids func() []int) (onFreeze, onThaw func()) {
@@ -44,8 +44,8 @@ func freezer(signal func(os.Signal) error, pids func() []int) (onFreeze, onThaw 
 		}
 }
 
-// groupMembers lists the processes of group pgid, from /proc.
-func groupMembers(pgid int) []int {
+// GroupMembers lists the processes of group pgid, from /proc.
+func GroupMembers(pgid int) []int {
 	entries, _ := os.ReadDir("/proc")
 	var pids []int
 	for _, e := range entries {
@@ -53,16 +53,16 @@ func groupMembers(pgid int) []int {
 		if err != nil {
 			continue
 		}
-		if f := statFields(pid); len(f) > 2 && f[2] == strconv.Itoa(pgid) {
+		if f := StatFields(pid); len(f) > 2 && f[2] == strconv.Itoa(pgid) {
 			pids = append(pids, pid)
 		}
 	}
 	return pids
 }
 
-// statFields are the fields of /proc/<pid>/stat after the command name:
+// StatFields are the fields of /proc/<pid>/stat after the command name:
 // state, ppid, pgrp, ... (nil if the process is gone).
-func statFields(pid int) []string {
+func StatFields(pid int) []string {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return nil
@@ -77,7 +77,7 @@ func statFields(pid int) []string {
 // waitStopped polls /proc/<pid>/stat until the state is T (stopped), for at most a second.
 func waitStopped(pid int) {
 	for range 1000 {
-		f := statFields(pid)
+		f := StatFields(pid)
 		if len(f) == 0 || f[0] == "T" || f[0] == "t" || f[0] == "Z" {
 			return
 		}
