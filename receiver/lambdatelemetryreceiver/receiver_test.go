@@ -107,7 +107,7 @@ func startHarness(t *testing.T, emuCfg lambdaemu.Config, tweak func(*Config), en
 }
 
 func (h *harness) snapshot() {
-	snap := freezeSnapshot{serverSpans: map[string]ptrace.Span{}, logsByReq: map[string]int{}, logTraceIDs: map[string]map[string]bool{}}
+	snap := freezeSnapshot{serverSpans: map[string]ptrace.Span{}}
 	for _, td := range h.sinks.traces.AllTraces() {
 		forEachSpan(td, func(s ptrace.Span) {
 			if s.Kind() == ptrace.SpanKindServer {
@@ -116,27 +116,7 @@ func (h *harness) snapshot() {
 			}
 		})
 	}
-	for _, ld := range h.sinks.logs.AllLogs() {
-		rls := ld.ResourceLogs()
-		for i := range rls.Len() {
-			sls := rls.At(i).ScopeLogs()
-			for j := range sls.Len() {
-				lrs := sls.At(j).LogRecords()
-				for k := range lrs.Len() {
-					lr := lrs.At(k)
-					if typ, _ := lr.Attributes().Get("aws.lambda.telemetry.type"); typ.Str() != "function" {
-						continue
-					}
-					id, _ := lr.Attributes().Get("faas.invocation_id")
-					snap.logsByReq[id.Str()]++
-					if snap.logTraceIDs[id.Str()] == nil {
-						snap.logTraceIDs[id.Str()] = map[string]bool{}
-					}
-					snap.logTraceIDs[id.Str()][lr.TraceID().String()] = true
-				}
-			}
-		}
-	}
+	snap.logsByReq, snap.logTraceIDs = logsByInvocation(h.sinks.logs.AllLogs())
 	h.mu.Lock()
 	h.frozen = append(h.frozen, snap)
 	h.mu.Unlock()

@@ -39,23 +39,17 @@ func extensionCalledNext(emu *lambdaemu.Emulator, requestID string) bool {
 func logsByInvocation(sink []plog.Logs) (map[string]int, map[string]map[string]bool) {
 	n, traces := map[string]int{}, map[string]map[string]bool{}
 	for _, ld := range sink {
-		for i := range ld.ResourceLogs().Len() {
-			sls := ld.ResourceLogs().At(i).ScopeLogs()
-			for j := range sls.Len() {
-				for k := range sls.At(j).LogRecords().Len() {
-					lr := sls.At(j).LogRecords().At(k)
-					if typ, _ := lr.Attributes().Get("aws.lambda.telemetry.type"); typ.Str() != "function" {
-						continue
-					}
-					id, _ := lr.Attributes().Get("faas.invocation_id")
-					n[id.Str()]++
-					if traces[id.Str()] == nil {
-						traces[id.Str()] = map[string]bool{}
-					}
-					traces[id.Str()][lr.TraceID().String()] = true
-				}
+		forEachRecord(ld, func(lr plog.LogRecord) {
+			if typ, _ := lr.Attributes().Get("aws.lambda.telemetry.type"); typ.Str() != "function" {
+				return
 			}
-		}
+			id, _ := lr.Attributes().Get("faas.invocation_id")
+			n[id.Str()]++
+			if traces[id.Str()] == nil {
+				traces[id.Str()] = map[string]bool{}
+			}
+			traces[id.Str()][lr.TraceID().String()] = true
+		})
 	}
 	return n, traces
 }
