@@ -12,16 +12,18 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/lambda-o11y/otelcol-lambda/internal/extensionapi/wire"
 )
 
 const (
-	extensionPath = "/2020-01-01/extension"
+	extensionPath = wire.ExtensionPath
 	telemetryPath = "/2022-07-01/telemetry"
 
-	headerName       = "Lambda-Extension-Name"
-	headerIdentifier = "Lambda-Extension-Identifier"
-	headerFeature    = "Lambda-Extension-Accept-Feature"
-	headerErrorType  = "Lambda-Extension-Function-Error-Type"
+	headerName       = wire.HeaderName
+	headerIdentifier = wire.HeaderIdentifier
+	headerFeature    = wire.HeaderFeature
+	headerErrorType  = wire.HeaderErrorType
 )
 
 // EventType is the type of an /event/next event.

@@ -3,14 +3,14 @@ package extensionapi
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/lambda-o11y/otelcol-lambda/internal/extensionapi/wire"
 )
 
-// A launcher (layer/launcher) registers the extension as soon as Lambda
-// starts it, then runs the collector as its child and hands the registration
-// over in these variables; the receiver then skips its own /register.
+// The variables a launcher (layer/launcher) hands a registration over in.
 const (
-	EnvHandoverID           = "OTELCOL_LAMBDA_EXTENSION_ID"
-	EnvHandoverRegistration = "OTELCOL_LAMBDA_REGISTRATION"
+	EnvHandoverID           = wire.EnvHandoverID
+	EnvHandoverRegistration = wire.EnvHandoverRegistration
 )
 
 // HandoverEnv is the environment that hands c's registration to a child.

@@ -9,29 +9,18 @@ import (
 	"strings"
 
 	"github.com/lambda-o11y/otelcol-lambda/internal/extensionapi/rawhttp"
+	"github.com/lambda-o11y/otelcol-lambda/internal/extensionapi/wire"
 )
 
 // The launcher's client of Lambda's Extensions API: /register, /event/next
 // and /init/error, over rawhttp rather than net/http (rawhttp says why). The
-// collector's receiver uses internal/extensionapi, which links net/http; these
-// names are that package's (api_test.go checks the handover's).
+// collector's receiver uses internal/extensionapi, which links net/http; both
+// take the API's names from internal/extensionapi/wire.
 //
 // encoding/json (which also brings fmt) stays: it costs 0.54 MB of the
 // binary (2.86 MB; 2.33 MB without it and fmt) and 0.46 MiB of RSS (3.52 MiB;
 // 3.06 MiB without), and no time to register; a hand-written JSON scanner for
 // Lambda's answers is not worth that.
-const (
-	extensionPath    = "/2020-01-01/extension"
-	headerName       = "Lambda-Extension-Name"
-	headerIdentifier = "Lambda-Extension-Identifier"
-	headerFeature    = "Lambda-Extension-Accept-Feature"
-	headerErrorType  = "Lambda-Extension-Function-Error-Type"
-	// envHandoverID and envHandoverRegistration are extensionapi.EnvHandoverID
-	// and EnvHandoverRegistration: the receiver adopts the registration they
-	// hand over (extensionapi.Client.TakeOver).
-	envHandoverID           = "OTELCOL_LAMBDA_EXTENSION_ID"
-	envHandoverRegistration = "OTELCOL_LAMBDA_REGISTRATION"
-)
 
 // apiClient is one extension's view of the Extensions API.
 type apiClient struct {
@@ -56,13 +45,13 @@ func (e *statusError) Error() string {
 // register registers the extension for INVOKE and SHUTDOWN, asking for the account id.
 func (c *apiClient) register(ctx context.Context, name string) error {
 	resp, err := c.call(ctx, "register", "POST", "/register", []byte(`{"events":["INVOKE","SHUTDOWN"]}`),
-		rawhttp.Header{Name: headerName, Value: name}, rawhttp.Header{Name: headerFeature, Value: "accountId"})
+		rawhttp.Header{Name: wire.HeaderName, Value: name}, rawhttp.Header{Name: wire.HeaderFeature, Value: "accountId"})
 	if err != nil {
 		return err
 	}
-	c.id = resp.Get(headerIdentifier)
+	c.id = resp.Get(wire.HeaderIdentifier)
 	if c.id == "" {
-		return errors.New("register: response has no " + headerIdentifier + " header")
+		return errors.New("register: response has no " + wire.HeaderIdentifier + " header")
 	}
 	reg := bytes.TrimSpace(resp.Body)
 	if len(reg) == 0 {
@@ -77,7 +66,7 @@ func (c *apiClient) register(ctx context.Context, name string) error {
 
 // handoverEnv is the environment that hands the registration to the collector.
 func (c *apiClient) handoverEnv() []string {
-	return []string{envHandoverID + "=" + c.id, envHandoverRegistration + "=" + string(c.registration)}
+	return []string{wire.EnvHandoverID + "=" + c.id, wire.EnvHandoverRegistration + "=" + string(c.registration)}
 }
 
 // next blocks until the next event and reports whether it is SHUTDOWN.
@@ -108,7 +97,7 @@ func (c *apiClient) initError(ctx context.Context, errorType, msg string) error 
 	if err != nil {
 		return err
 	}
-	_, err = c.call(ctx, "init/error", "POST", "/init/error", body, rawhttp.Header{Name: headerErrorType, Value: errorType})
+	_, err = c.call(ctx, "init/error", "POST", "/init/error", body, rawhttp.Header{Name: wire.HeaderErrorType, Value: errorType})
 	return err
 }
 
@@ -117,9 +106,9 @@ func (c *apiClient) call(ctx context.Context, op, method, path string, body []by
 		header = append(header, rawhttp.Header{Name: "Content-Type", Value: "application/json"})
 	}
 	if c.id != "" {
-		header = append(header, rawhttp.Header{Name: headerIdentifier, Value: c.id})
+		header = append(header, rawhttp.Header{Name: wire.HeaderIdentifier, Value: c.id})
 	}
-	resp, err := rawhttp.Do(ctx, c.addr, method, extensionPath+path, header, body)
+	resp, err := rawhttp.Do(ctx, c.addr, method, wire.ExtensionPath+path, header, body)
 	if err != nil {
 		return nil, errors.New(op + ": " + err.Error())
 	}

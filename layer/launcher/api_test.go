@@ -16,11 +16,6 @@ import (
 	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu"
 )
 
-func TestHandoverNamesMatchExtensionAPI(t *testing.T) {
-	assert.Equal(t, extensionapi.EnvHandoverID, envHandoverID)
-	assert.Equal(t, extensionapi.EnvHandoverRegistration, envHandoverRegistration)
-}
-
 // net/http would double the launcher's size and memory (rawhttp's comment).
 func TestNoNetHTTP(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", ".").Output()
