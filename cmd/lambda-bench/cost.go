@@ -48,6 +48,7 @@ type costConfig struct {
 	backlogLines   int
 	backlogWait    time.Duration
 	timeout        time.Duration
+	floor          bool
 	verbose        bool
 }
 
@@ -69,6 +70,8 @@ func costMain(args []string) error {
 	fs.IntVar(&c.backlogLines, "backlog-lines", 200, "lines per invocation for the backlog runs")
 	fs.DurationVar(&c.backlogWait, "backlog-wait", 30*time.Second, "after recovery, invoke at the interval for at most this long waiting for the backlog")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "function timeout (post-runtime time counts against it)")
+	fs.BoolVar(&c.floor, "floor", true, "run a null extension (register, then /event/next at once) beside the measured one: "+
+		"the post-runtime time any extension shows on this machine under the same load")
 	fs.BoolVar(&c.verbose, "v", false, "print progress to stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -133,10 +136,11 @@ func (c *costConfig) run(w io.Writer) error {
 		"from the emulator's event log; p99 of %d samples is their maximum or next to it. "+
 		"CPU: the extension's utime+stime (its process group) from ready (/proc/<pid>/stat) to exit (rusage, which counts the children it waited for), SHUTDOWN's drain included, "+
 		"per 1000 function log lines (plain text, about 100 B each). Delivered: distinct lines at the backend after SHUTDOWN. "+
-		"SHUTDOWN: in time, or killed at its deadline (2 s).\n\n",
+		"SHUTDOWN: in time, or killed at its deadline (2 s). "+
+		"Floor (with --floor): a null extension's post-runtime median / p99 in the same session.\n\n",
 		c.invocations, c.invocations)
-	fmt.Fprintln(w, "| lines/invocation | interval | backend | post-runtime median | p99 | CPU per 1000 lines | lines delivered | SHUTDOWN |")
-	fmt.Fprintln(w, "|---:|---:|---|---:|---:|---:|---:|---|")
+	fmt.Fprintln(w, "| lines/invocation | interval | backend | post-runtime median | p99 | floor | CPU per 1000 lines | lines delivered | SHUTDOWN |")
+	fmt.Fprintln(w, "|---:|---:|---|---:|---:|---:|---:|---:|---|")
 	for _, interval := range c.intervals {
 		for _, mode := range c.backends {
 			for _, lines := range c.lines {
@@ -145,8 +149,8 @@ func (c *costConfig) run(w io.Writer) error {
 				if err != nil {
 					return fmt.Errorf("%d lines every %s, backend %s: %w", lines, interval, mode, err)
 				}
-				fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %d/%d | %s |\n", lines, interval, mode,
-					ms(percentile(r.post, 0.5)), ms(percentile(r.post, 0.99)), cpuPer1000(r.cpu, r.linesWritten), r.delivered, r.linesWritten, shutdownText(r.shutdownOK))
+				fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %d/%d | %s |\n", lines, interval, mode,
+					ms(percentile(r.post, 0.5)), ms(percentile(r.post, 0.99)), floorText(r.floor), cpuPer1000(r.cpu, r.linesWritten), r.delivered, r.linesWritten, shutdownText(r.shutdownOK))
 			}
 		}
 	}
@@ -177,16 +181,16 @@ func (c *costConfig) run(w io.Writer) error {
 		interval := c.intervals[0]
 		fmt.Fprintf(w, "\n### RSS after %d invocations\n\n", c.rssInvocations)
 		fmt.Fprintf(w, "VmRSS of the extension's processes, %d lines per invocation, one every %s.\n\n", c.rssLines, interval)
-		fmt.Fprintln(w, "| backend | RSS when ready | RSS after | post-runtime median | p99 | CPU per 1000 lines | lines delivered | SHUTDOWN |")
-		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---|")
+		fmt.Fprintln(w, "| backend | RSS when ready | RSS after | post-runtime median | p99 | floor | CPU per 1000 lines | lines delivered | SHUTDOWN |")
+		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---|")
 		for _, mode := range c.rssBackends {
 			c.progress("rss: %d invocations, backend %s", c.rssInvocations, mode)
 			r, err := c.session(c.rssLines, interval, c.rssInvocations, mode)
 			if err != nil {
 				return fmt.Errorf("RSS, backend %s: %w", mode, err)
 			}
-			fmt.Fprintf(w, "| %s | %.1f MiB | %.1f MiB | %s | %s | %s | %d/%d | %s |\n", mode, r.rssReady, r.rssEnd,
-				ms(percentile(r.post, 0.5)), ms(percentile(r.post, 0.99)), cpuPer1000(r.cpu, r.linesWritten), r.delivered, r.linesWritten, shutdownText(r.shutdownOK))
+			fmt.Fprintf(w, "| %s | %.1f MiB | %.1f MiB | %s | %s | %s | %s | %d/%d | %s |\n", mode, r.rssReady, r.rssEnd,
+				ms(percentile(r.post, 0.5)), ms(percentile(r.post, 0.99)), floorText(r.floor), cpuPer1000(r.cpu, r.linesWritten), r.delivered, r.linesWritten, shutdownText(r.shutdownOK))
 		}
 	}
 	return nil
@@ -195,7 +199,8 @@ func (c *costConfig) run(w io.Writer) error {
 // sessionResult is what one extension process under the emulator measured.
 type sessionResult struct {
 	post             []time.Duration
-	cpu              time.Duration // ready to exit
+	floor            []time.Duration // the null extension's post-runtime times (--floor)
+	cpu              time.Duration   // ready to exit
 	rssReady, rssEnd float64
 	linesWritten     int
 	delivered        int
@@ -340,6 +345,16 @@ func (c *costConfig) start(lines int) (*benchSession, error) {
 		s.close()
 		return nil, err
 	}
+	if c.floor {
+		self, err := os.Executable()
+		if err == nil {
+			_, err = s.emu.StartExtension(self, lambdaemu.ProcessOptions{Args: []string{nullExtensionArg}, Output: s.output, Freeze: true})
+		}
+		if err != nil {
+			s.close()
+			return nil, fmt.Errorf("null extension: %w", err)
+		}
+	}
 	s.emu.RunRuntime(context.Background(), func(_ context.Context, inv lambdaemu.Invocation) ([]byte, error) {
 		for k := range lines {
 			inv.Log(benchLine(inv.RequestID, k))
@@ -389,6 +404,9 @@ func (s *benchSession) shutdown(r *sessionResult) error {
 		r.cpu = st.UserTime() + st.SystemTime() - s.readyCPU
 	}
 	r.post = lambdaemu.PostRuntime(s.emu.Events(), s.proc.Name)
+	if s.c.floor {
+		r.floor = lambdaemu.PostRuntime(s.emu.Events(), nullExtensionName)
+	}
 	r.rssReady = s.rssReady
 	r.linesWritten = len(s.ids) * s.lines
 	want := map[string]bool{}
@@ -439,6 +457,13 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	slices.Sort(s)
 	i := int(math.Ceil(p*float64(len(s)))) - 1
 	return s[max(0, min(i, len(s)-1))]
+}
+
+func floorText(floor []time.Duration) string {
+	if len(floor) == 0 {
+		return "—"
+	}
+	return ms(percentile(floor, 0.5)) + " / " + ms(percentile(floor, 0.99))
 }
 
 func shutdownText(ok bool) string {

@@ -32,7 +32,7 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "null-extension" {
+	if len(os.Args) > 1 && os.Args[1] == nullExtensionArg {
 		if err := nullExtension(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
@@ -68,7 +68,7 @@ func main() {
 		path string
 		args func() ([]string, error)
 	}{
-		{"null extension (register + next only)", self, func() ([]string, error) { return []string{"null-extension"}, nil }},
+		{"null extension (register + next only)", self, func() ([]string, error) { return []string{nullExtensionArg}, nil }},
 		{"otelcol-lambda", *ext, func() ([]string, error) { return collectorArgs(*config) }},
 	} {
 		m, err := measure(c.path, c.args, *runs, *invocations)
@@ -221,12 +221,18 @@ func startSink() (net.Listener, error) {
 	return ln, nil
 }
 
+// The null extension's argument, and the name it registers under.
+const (
+	nullExtensionArg  = "null-extension"
+	nullExtensionName = "lambda-bench"
+)
+
 // nullExtension registers and loops on /event/next until SHUTDOWN: the floor
 // any extension pays.
 func nullExtension() error {
 	api := "http://" + os.Getenv("AWS_LAMBDA_RUNTIME_API") + "/2020-01-01/extension"
 	req, _ := http.NewRequest(http.MethodPost, api+"/register", strings.NewReader(`{"events":["INVOKE","SHUTDOWN"]}`))
-	req.Header.Set("Lambda-Extension-Name", "lambda-bench")
+	req.Header.Set("Lambda-Extension-Name", nullExtensionName)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err

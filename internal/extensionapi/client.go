@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/lambda-o11y/otelcol-lambda/internal/extensionapi/wire"
 )
@@ -48,6 +49,12 @@ type Event struct {
 	InvokedFunctionArn string    `json:"invokedFunctionArn"`
 	Tracing            Tracing   `json:"tracing"`
 	ShutdownReason     string    `json:"shutdownReason"`
+
+	// Through a launcher's relay only: when the event arrived at the
+	// launcher, and whether it already called /event/next again (the
+	// environment may have frozen and thawed since).
+	Arrived      time.Time `json:"-"`
+	Acknowledged bool      `json:"-"`
 }
 
 // IsShutdown compares case-insensitively: implementations disagree on case.
@@ -98,9 +105,10 @@ func (e *StatusError) Error() string {
 
 // Client talks to one extension's view of the APIs.
 type Client struct {
-	base string
-	http *http.Client
-	id   string
+	base  string
+	http  *http.Client
+	id    string
+	relay *relay // a launcher's event relay, if it handed one over
 }
 
 // New returns a client for runtimeAPI (the value of AWS_LAMBDA_RUNTIME_API).
@@ -137,6 +145,17 @@ func (c *Client) Register(ctx context.Context, name string) (Registration, error
 
 // Next blocks until the next event.
 func (c *Client) Next(ctx context.Context) (Event, error) {
+	return c.NextHint(ctx, time.Time{})
+}
+
+// NextHint is Next that tells a launcher's relay until when an INVOKE need
+// not wait for this extension (see wire.RelayAck): the relay then calls
+// /event/next at once, from a process the collector's load cannot delay.
+// Lambda's own API has no such notion, so without a relay it is Next.
+func (c *Client) NextHint(ctx context.Context, nonBlockingUntil time.Time) (Event, error) {
+	if c.relay != nil {
+		return c.relay.next(ctx, nonBlockingUntil)
+	}
 	var ev Event
 	resp, err := c.do(ctx, "event/next", http.MethodGet, extensionPath+"/event/next", nil, nil)
 	if err != nil {
@@ -147,6 +166,14 @@ func (c *Client) Next(ctx context.Context) (Event, error) {
 		return ev, fmt.Errorf("event/next: decoding event: %w", err)
 	}
 	return ev, nil
+}
+
+// Close releases a relay handed over (TakeOver); a no-op otherwise.
+func (c *Client) Close() error {
+	if c.relay == nil {
+		return nil
+	}
+	return c.relay.close()
 }
 
 // Subscribe subscribes to the Telemetry API.

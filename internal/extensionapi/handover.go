@@ -23,7 +23,8 @@ func (c *Client) HandoverEnv(reg Registration) ([]string, error) {
 }
 
 // TakeOver adopts a registration handed over in the environment (lookup is
-// os.LookupEnv or a test's). It reports false when there is none.
+// os.LookupEnv or a test's), and the launcher's event relay if it names one.
+// It reports false when there is none.
 func (c *Client) TakeOver(lookup func(string) (string, bool)) (Registration, bool, error) {
 	var reg Registration
 	id, ok := lookup(EnvHandoverID)
@@ -33,6 +34,13 @@ func (c *Client) TakeOver(lookup func(string) (string, bool)) (Registration, boo
 	raw, _ := lookup(EnvHandoverRegistration)
 	if err := json.Unmarshal([]byte(raw), &reg); err != nil {
 		return reg, false, fmt.Errorf("%s: %w", EnvHandoverRegistration, err)
+	}
+	if value, ok := lookup(EnvRelay); ok && value != "" {
+		r, err := openRelay(value)
+		if err != nil {
+			return reg, false, err
+		}
+		c.relay = r
 	}
 	c.id = id
 	return reg, true, nil

@@ -69,20 +69,29 @@ func (c *apiClient) handoverEnv() []string {
 	return []string{wire.EnvHandoverID + "=" + c.id, wire.EnvHandoverRegistration + "=" + string(c.registration)}
 }
 
-// next blocks until the next event and reports whether it is SHUTDOWN.
-func (c *apiClient) next(ctx context.Context) (shutdown bool, err error) {
+// event is what /event/next returned: its JSON and its type.
+type event struct {
+	raw  []byte
+	kind string
+}
+
+// Implementations disagree on case.
+func (e event) isShutdown() bool { return strings.EqualFold(e.kind, "SHUTDOWN") }
+func (e event) isInvoke() bool   { return strings.EqualFold(e.kind, "INVOKE") }
+
+// next blocks until the next event.
+func (c *apiClient) next(ctx context.Context) (event, error) {
 	resp, err := c.call(ctx, "event/next", "GET", "/event/next", nil)
 	if err != nil {
-		return false, err
+		return event{}, err
 	}
 	var ev struct {
 		EventType string `json:"eventType"`
 	}
 	if err := json.Unmarshal(resp.Body, &ev); err != nil {
-		return false, errors.New("event/next: decoding the event: " + err.Error())
+		return event{}, errors.New("event/next: decoding the event: " + err.Error())
 	}
-	// Implementations disagree on case.
-	return strings.EqualFold(ev.EventType, "SHUTDOWN"), nil
+	return event{raw: resp.Body, kind: ev.EventType}, nil
 }
 
 // initError reports a failure during Init; Lambda then fails the init. Lambda

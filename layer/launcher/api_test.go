@@ -65,7 +65,8 @@ func TestAPILifecycle(t *testing.T) {
 	results := make(chan result, 3)
 	go func() {
 		for {
-			s, err := c.next(ctx)
+			ev, err := c.next(ctx)
+			s := ev.isShutdown()
 			results <- result{s, err}
 			if s {
 				_, _ = c.next(ctx)

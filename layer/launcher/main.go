@@ -18,6 +18,10 @@
 //   - a collector that dies later: one ERROR line, and the launcher serves the
 //     lifecycle as a no-op until SHUTDOWN.
 //
+// Once the collector is ready, the launcher owns /event/next and relays the
+// events to it (relay.go): an INVOKE its flush policy does not hold is let go
+// from here at once, however busy the collector's threads are.
+//
 // Without AWS_LAMBDA_RUNTIME_API (not started by Lambda) it execs the
 // collector with its arguments, so `otelcol-lambda validate --config=...` works.
 package main
@@ -25,6 +29,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -83,35 +88,76 @@ func run() int {
 		return serveNoop(client, sigs)
 	}
 
+	rl, childFiles, err := newRelay(client)
+	if err != nil {
+		return collectorFailed(client, sigs, "not started", "event relay: "+err.Error())
+	}
 	var stderr tail
 	cmd := exec.Command(collector, os.Args[1:]...)
-	cmd.Env = append(append(os.Environ(), client.handoverEnv()...), memoryLimit(os.Getenv)...)
+	cmd.Env = append(append(os.Environ(), append(client.handoverEnv(), relayEnv)...), memoryLimit(os.Getenv)...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, io.MultiWriter(os.Stderr, &stderr)
+	cmd.ExtraFiles = childFiles
 	// The child stays in our process group (a freeze stops both), and dies
 	// with us rather than outlive the extension Lambda knows.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	for _, f := range childFiles {
+		f.Close() // the child has its copies: its exit closes the pipes
+	}
+	if err != nil {
 		return collectorFailed(client, sigs, "not started", err.Error())
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	terminating := false
-	for {
+	lifecycle := make(chan error, 1)
+	go func() { lifecycle <- rl.run(context.Background()) }()
+
+	terminating, running, serving := false, true, true
+	code := 0
+	for running || serving {
 		select {
 		case sig := <-sigs:
+			if !running {
+				return code
+			}
 			terminating = true
 			_ = cmd.Process.Signal(sig)
 		case err := <-exited:
+			running = false
 			switch {
-			case err == nil: // served SHUTDOWN and stopped
+			case terminating && err == nil:
 				return 0
 			case terminating:
 				return max(cmd.ProcessState.ExitCode(), 1)
+			case err == nil && rl.shutdown.Load(): // served SHUTDOWN and stopped
+			case !rl.started.Load():
+				// Failed during Init: the relay never called /event/next.
+				// Wait returned, so the copy into stderr is complete.
+				if serving {
+					<-lifecycle
+				}
+				return collectorFailed(client, sigs, exitStatus(err), stderr.lastError())
+			default:
+				logError("the collector exited (" + exitStatus(err) + ") after Init; telemetry is off for this execution environment, the function runs normally. Its last output: " +
+					strings.ReplaceAll(stderr.lastError(), "\n", " | "))
 			}
-			// Wait returned, so the copy into stderr is complete.
-			return collectorFailed(client, sigs, err.Error(), stderr.lastError())
+		case err := <-lifecycle:
+			serving = false
+			if err != nil && !errors.Is(err, errNotReady) {
+				logError(err.Error())
+				code = 1
+			}
 		}
 	}
+	return code
+}
+
+// exitStatus says how the collector ended (err from cmd.Wait).
+func exitStatus(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
 }
 
 // memoryLimit gives the collector a soft heap limit (GOMEMLIMIT) of a quarter
@@ -149,19 +195,18 @@ func configGap(args []string, getenv func(string) string) string {
 		envConfigURI + " to your own collector config"
 }
 
-// collectorFailed handles a collector that exited with an error (or never
-// started): status says how, msg is its last error. Lambda accepts
-// /init/error only from an extension that has not yet called /event/next (it
-// answers 403 Extension.InvalidExtensionState afterwards), and only the
-// collector calls it: so an accepted report means the collector failed
-// during its start, and a refused one that it failed after Init, when the
-// function must keep running.
+// collectorFailed handles a collector that ended during Init (or never
+// started): status says how, msg is its last error. Its own error goes to
+// /init/error, so it shows in the function's Init error. Lambda accepts that
+// only from an extension that has not yet called /event/next (it answers 403
+// Extension.InvalidExtensionState afterwards): if it refuses, the function
+// must keep running, with a no-op extension.
 func collectorFailed(client *apiClient, sigs <-chan os.Signal, status, msg string) int {
 	report := cmp.Or(msg, "the collector exited ("+status+") without an error message")
 	if err := client.initError(context.Background(), errTypeConfig, report); err == nil {
 		return 1
 	}
-	logError("the collector exited (" + status + ") after Init; telemetry is off for this execution environment, the function runs normally. Its last output: " +
+	logError("the collector exited (" + status + "); telemetry is off for this execution environment, the function runs normally. Its last output: " +
 		strings.ReplaceAll(msg, "\n", " | "))
 	return serveNoop(client, sigs)
 }
@@ -178,15 +223,7 @@ func reportInitError(client *apiClient, msg string) int {
 // SIGTERM), so Lambda never waits on it.
 func serveNoop(client *apiClient, sigs <-chan os.Signal) int {
 	done := make(chan error, 1)
-	go func() {
-		for {
-			shutdown, err := client.next(context.Background())
-			if err != nil || shutdown {
-				done <- err
-				return
-			}
-		}
-	}()
+	go func() { done <- (&relay{client: client}).run(context.Background()) }()
 	select {
 	case err := <-done:
 		if err != nil {

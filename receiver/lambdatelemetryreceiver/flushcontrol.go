@@ -72,20 +72,52 @@ func newFlushControl(cfg FlushConfig) *flushControl {
 	return &flushControl{strategy: cfg.Strategy, interval: cfg.Interval, warmup: cfg.Adaptive.Warmup, idleGap: cfg.Adaptive.IdleGap}
 }
 
+// never and always bound nonBlockingUntil.
+var (
+	never  time.Time
+	always = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+)
+
 // onInvoke records an INVOKE at now and returns the plan for it.
-func (f *flushControl) onInvoke(now time.Time) plan {
+// acknowledged: a launcher's relay already let the environment go on (it
+// asked nonBlockingUntil beforehand), so the plan does not block.
+func (f *flushControl) onInvoke(now time.Time, acknowledged bool) plan {
 	f.invokes = append(f.invokes, now)
 	if len(f.invokes) > f.warmup+1 {
 		f.invokes = f.invokes[1:]
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.nonBlocking = f.strategy != StrategyEnd && (f.strategy != StrategyAdaptive || f.regular())
+	f.nonBlocking = acknowledged || f.strategy != StrategyEnd && (f.strategy != StrategyAdaptive || f.regular())
 	if !f.nonBlocking {
 		f.lastEmit = now
 		return plan{blocking: true}
 	}
 	return plan{emit: f.dueLocked(now)}
+}
+
+// nonBlockingUntil is the time until which the next INVOKE would get a
+// non-blocking plan: what a launcher's relay needs to call /event/next at
+// once for it (extensionapi.Client.NextHint).
+func (f *flushControl) nonBlockingUntil() time.Time {
+	switch f.strategy {
+	case StrategyEnd:
+		return never
+	case StrategyAdaptive:
+		// With the next INVOKE, the last warmup gaps are the newest
+		// warmup-1 ones and the gap to it.
+		n := len(f.invokes)
+		if n < f.warmup {
+			return never
+		}
+		for i := n - f.warmup + 1; i < n; i++ {
+			if f.invokes[i].Sub(f.invokes[i-1]) > f.idleGap {
+				return never
+			}
+		}
+		return f.invokes[n-1].Add(f.idleGap)
+	}
+	return always
 }
 
 // emitDue reports, during a non-blocking invocation, whether flush.interval

@@ -50,7 +50,11 @@ func TestFlushControlPlans(t *testing.T) {
 			fc := newFlushControl(c)
 			var got []plan
 			for _, ts := range tt.invokes {
-				got = append(got, fc.onInvoke(ts))
+				// What a relay would decide from the prediction matches the plan.
+				until := fc.nonBlockingUntil()
+				p := fc.onInvoke(ts, false)
+				assert.Equal(t, !p.blocking, !ts.After(until), "prediction for %v", ts.Sub(t0))
+				got = append(got, p)
 			}
 			assert.Equal(t, tt.want, got)
 			last := tt.want[len(tt.want)-1]
@@ -76,7 +80,7 @@ func TestFlushControlEmitDueDuringInvocation(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	cfg.Strategy = StrategyContinuous
 	fc := newFlushControl(cfg)
-	assert.Equal(t, plan{emit: true}, fc.onInvoke(t0))
+	assert.Equal(t, plan{emit: true}, fc.onInvoke(t0, false))
 	assert.False(t, fc.emitDue(t0.Add(9*time.Second)))
 	assert.True(t, fc.emitDue(t0.Add(10*time.Second)))
 	assert.False(t, fc.emitDue(t0.Add(11*time.Second)), "counted from the last emission")
@@ -84,6 +88,19 @@ func TestFlushControlEmitDueDuringInvocation(t *testing.T) {
 
 	cfg.Strategy = StrategyEnd
 	fc = newFlushControl(cfg)
-	fc.onInvoke(t0)
+	fc.onInvoke(t0, false)
 	assert.False(t, fc.emitDue(t0.Add(time.Hour)))
+}
+
+// An INVOKE a relay already acknowledged never blocks, whatever the policy
+// would have decided from the time it is handled at (possibly after a thaw).
+func TestFlushControlAcknowledgedInvoke(t *testing.T) {
+	cfg := createDefaultConfig().(*Config).Flush
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	fc := newFlushControl(cfg)
+	assert.Equal(t, never, fc.nonBlockingUntil(), "cold start")
+	assert.True(t, fc.onInvoke(t0, false).blocking)
+	assert.False(t, fc.onInvoke(t0.Add(time.Second), true).blocking)
+	assert.True(t, fc.pushOnArrival())
+	assert.Equal(t, t0.Add(time.Second+time.Minute), fc.nonBlockingUntil())
 }

@@ -23,7 +23,7 @@ const localBudget = time.Second
 // whether the call waits for the invocation's data to reach the backend.
 func (r *lambdaReceiver) run(ctx context.Context) {
 	for {
-		ev, err := r.client.Next(ctx)
+		ev, err := r.client.NextHint(ctx, r.fc.nonBlockingUntil())
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -48,10 +48,16 @@ func (r *lambdaReceiver) run(ctx context.Context) {
 // once, emitting and waking the export in parallel when due; the environment stays
 // thawed while the function runs, and what the Telemetry API delivers after
 // the freeze is handled after the next thaw. Blocking: wait for
-// platform.runtimeDone, then flush with the export budget.
+// platform.runtimeDone, then flush with the export budget. Through a
+// launcher's relay the INVOKE may already be acknowledged (the relay called
+// /event/next from the policy's prediction) and is planned at its arrival.
 func (r *lambdaReceiver) onInvoke(ctx context.Context, ev extensionapi.Event) {
 	deadline := time.UnixMilli(ev.DeadlineMs)
-	p := r.fc.onInvoke(r.opts.now())
+	at := ev.Arrived
+	if at.IsZero() {
+		at = r.opts.now()
+	}
+	p := r.fc.onInvoke(at, ev.Acknowledged)
 	if !p.blocking {
 		// In parallel with the function, so /next is not delayed: the
 		// translator may be busy with a delivery, and the invocation's own

@@ -188,6 +188,9 @@ func (r *lambdaReceiver) Shutdown(ctx context.Context) error {
 		err = r.server.Shutdown(ctx)
 	}
 	r.wg.Wait()
+	if r.client != nil {
+		err = errors.Join(err, r.client.Close())
+	}
 	if r.tr != nil && !r.finalDone.Load() {
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), localBudget)
 		defer cancel()

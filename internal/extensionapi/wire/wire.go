@@ -1,8 +1,11 @@
-// Package wire names the Extensions API's paths and headers and the
-// handover of a registration, with no dependencies: both the collector's
-// client (internal/extensionapi, over net/http) and the layer's launcher
-// (over rawhttp, which keeps it small) use it.
+// Package wire names the Extensions API's paths and headers, the handover of
+// a registration and the relay's lines, with no dependencies beyond
+// encoding/json: both the collector's client (internal/extensionapi, over
+// net/http) and the layer's launcher (over rawhttp, which keeps it small)
+// use it.
 package wire
+
+import "encoding/json"
 
 const (
 	// ExtensionPath is the Extensions API's base path.
@@ -18,4 +21,28 @@ const (
 	// these variables; the receiver then skips its own /register.
 	EnvHandoverID           = "OTELCOL_LAMBDA_EXTENSION_ID"
 	EnvHandoverRegistration = "OTELCOL_LAMBDA_REGISTRATION"
+
+	// EnvRelay names the launcher's event relay, "R,W": the child reads one
+	// RelayedEvent per line from file descriptor R and writes one RelayAck
+	// per line to W. The launcher then owns /event/next (see RelayAck).
+	EnvRelay = "OTELCOL_LAMBDA_EVENT_RELAY"
 )
+
+// RelayedEvent is one line of the relay: the event /event/next returned, when
+// it arrived, and whether the relay already called /event/next again
+// without waiting for the child (Acknowledged).
+type RelayedEvent struct {
+	ArrivedMs    int64 `json:"arrivedMs"`
+	Acknowledged bool  `json:"acknowledged"`
+	// Event is the API's JSON, compacted to one line.
+	Event json.RawMessage `json:"event"`
+}
+
+// RelayAck is one line the child writes when it is done with an event (the
+// first one: when it is ready, where it would call /event/next). The relay
+// calls /event/next for the child once every event is acknowledged, or at
+// once for an INVOKE that arrives before NonBlockingUntilMs (Unix ms; 0:
+// never): the child's flush policy does not hold the environment for it.
+type RelayAck struct {
+	NonBlockingUntilMs int64 `json:"nonBlockingUntilMs"`
+}
