@@ -11,7 +11,7 @@ import (
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
 	"github.com/lambda-o11y/otelcol-lambda/confmap/provider/internal/awsrequest"
-	"github.com/lambda-o11y/otelcol-lambda/confmap/provider/internal/awsrequest/awsrequesttest"
+	"github.com/lambda-o11y/otelcol-lambda/internal/awsrequesttest"
 )
 
 const config = "receivers:\n  otlp:\n    protocols:\n      http:\n"

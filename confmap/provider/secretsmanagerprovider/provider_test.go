@@ -12,7 +12,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/lambda-o11y/otelcol-lambda/confmap/provider/internal/awsrequest"
-	"github.com/lambda-o11y/otelcol-lambda/confmap/provider/internal/awsrequest/awsrequesttest"
+	"github.com/lambda-o11y/otelcol-lambda/internal/awsrequesttest"
 )
 
 const arn = "arn:aws:secretsmanager:us-east-2:123456789012:secret:otel-abc123"

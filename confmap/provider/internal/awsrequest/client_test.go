@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/lambda-o11y/otelcol-lambda/confmap/provider/internal/awsrequest/awsrequesttest"
+	"github.com/lambda-o11y/otelcol-lambda/internal/awsrequesttest"
 )
 
 func startStub(t *testing.T) *awsrequesttest.Server {

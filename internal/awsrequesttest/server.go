@@ -1,4 +1,4 @@
-package awsrequesttest // import "github.com/lambda-o11y/otelcol-lambda/confmap/provider/internal/awsrequest/awsrequesttest"
+package awsrequesttest // import "github.com/lambda-o11y/otelcol-lambda/internal/awsrequesttest"
 
 import (
 	"encoding/json"

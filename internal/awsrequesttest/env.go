@@ -1,4 +1,4 @@
-package awsrequesttest // import "github.com/lambda-o11y/otelcol-lambda/confmap/provider/internal/awsrequest/awsrequesttest"
+package awsrequesttest // import "github.com/lambda-o11y/otelcol-lambda/internal/awsrequesttest"
 
 // Env is the environment Lambda would give a function whose role the
 // server's credentials belong to, with extra variables on top; Lookup reads

@@ -4,7 +4,7 @@
 // the AWS SDK's signer) does not check the SDK against itself. Server is a
 // loopback S3 GetObject and Secrets Manager GetSecretValue endpoint that
 // answers only correctly signed requests.
-package awsrequesttest // import "github.com/lambda-o11y/otelcol-lambda/confmap/provider/internal/awsrequest/awsrequesttest"
+package awsrequesttest // import "github.com/lambda-o11y/otelcol-lambda/internal/awsrequesttest"
 
 import (
 	"crypto/hmac"
