@@ -5,8 +5,7 @@
 // dependencies are about 8 MB of the collector binary. The signature is the
 // SDK's own Signature Version 4 signer, a core package that brings few
 // dependencies: a hand-written one measured 78 KB smaller (25 KB of zip),
-// not enough to justify it (BENCHMARKS.md, "Config from S3 and Secrets
-// Manager").
+// not enough to justify it (BENCHMARKS.md, "Footprint and start-up").
 package awsrequest // import "github.com/lambda-o11y/otelcol-lambda/confmap/provider/internal/awsrequest"
 
 import (
