@@ -13,7 +13,11 @@ GOARCH ?= $(shell go env GOARCH)
 BIN := $(DIST)/$(GOARCH)/otelcol-lambda
 # The layer's extension: registers at exec, then runs $(BIN) (layer/launcher).
 LAUNCHER := $(DIST)/$(GOARCH)/otelcol-lambda-launcher
-GOBUILD_STATIC := CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -trimpath -ldflags='-s -w'
+# grpcnotrace leaves out gRPC's golang.org/x/net/trace (off unless
+# grpc.EnableTracing is set, which nothing here does): its html/template makes
+# the linker keep every exported method of every reachable type, 6.8 MB of
+# the collector binary (BENCHMARKS.md, "Footprint and start-up").
+GOBUILD_STATIC := CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -trimpath -tags grpcnotrace -ldflags='-s -w'
 # A count, not a duration: a duration-based -fuzztime can fail with a bare
 # "context deadline exceeded" at its end on a loaded machine (Go's fuzz
 # coordinator race, golang/go#75804, unfixed in go1.26). 100000 executions
