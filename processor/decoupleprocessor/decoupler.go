@@ -166,19 +166,18 @@ func (d *decoupler) stop(ctx context.Context) error {
 	return err
 }
 
-// put writes one item and wakes its sender.
-func (d *decoupler) put(s *sender, payload []byte, records int) error {
-	err := d.store.Put(s.route, payload, records)
+// put writes one item and returns its sequence number; the caller wakes the sender.
+func (d *decoupler) put(s *sender, payload []byte, records int) (uint64, error) {
+	seq, err := d.store.Put(s.route, payload, records)
 	if err != nil {
 		reason := spool.WriteFailed
 		if errors.Is(err, spool.ErrTooLarge) {
 			reason = spool.SpoolFull
 		}
 		d.warnOnce(reason, "Cannot spool data; dropping it", zap.String("signal", s.name), zap.Int("records", records), zap.Error(err))
-		return fmt.Errorf("decouple: %w", err)
+		return 0, fmt.Errorf("decouple: %w", err)
 	}
-	s.wakeUp()
-	return nil
+	return seq, nil
 }
 
 // countDrop is the store's OnDrop: every dropped record is counted here, by

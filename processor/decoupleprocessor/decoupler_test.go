@@ -226,7 +226,8 @@ func spoolItems(t *testing.T, dir string, items ...plog.Logs) {
 	for _, ld := range items {
 		b, err := logsSignal.marshal(ld)
 		require.NoError(t, err)
-		require.NoError(t, s.Put(routeLogs, b, ld.LogRecordCount()))
+		_, err = s.Put(routeLogs, b, ld.LogRecordCount())
+		require.NoError(t, err)
 	}
 	require.NoError(t, s.Close())
 }
@@ -630,6 +631,26 @@ func TestCapabilities(t *testing.T) {
 	set := processortest.NewNopSettings(f.Type())
 	tp, err := f.CreateTraces(context.Background(), set, f.CreateDefaultConfig(), consumertest.NewNop())
 	require.NoError(t, err)
-	assert.False(t, tp.Capabilities().MutatesData)
+	assert.True(t, tp.Capabilities().MutatesData, "it keeps the newest data and moves it into requests")
 	require.NoError(t, tp.Shutdown(context.Background()), "shutdown without start")
+}
+
+func TestKeptItems(t *testing.T) {
+	k := keptItems[string]{max: 10}
+	k.keep(1, "a", 4)
+	k.keep(2, "b", 4)
+	k.keep(3, "c", 4) // over max: the oldest goes
+	_, ok := k.take(1)
+	assert.False(t, ok, "forgotten to stay within max")
+	got, ok := k.take(3)
+	assert.True(t, ok)
+	assert.Equal(t, "c", got)
+	_, ok = k.take(2)
+	assert.False(t, ok, "older than one sent: sent or read from its file already")
+	assert.Zero(t, k.bytes)
+	assert.Empty(t, k.items)
+
+	k.keep(4, "too big", 11)
+	_, ok = k.take(4)
+	assert.False(t, ok, "larger than max: never kept")
 }

@@ -20,7 +20,7 @@ var errNotRunning = errors.New("decouple: not started or already shut down")
 type instance[T any] struct {
 	d      *decoupler
 	sig    *signal[T]
-	next   func(context.Context, T) error
+	req    *signalRequest[T]
 	detach func()
 
 	sender   *sender // set by Start
@@ -33,16 +33,18 @@ func newInstance[T any](ds *decouplers, set processor.Settings, cfg *Config, sig
 	if err != nil {
 		return nil, err
 	}
-	return &instance[T]{d: d, sig: sig, next: next, detach: detach}, nil
+	req := &signalRequest[T]{sig: sig, next: next, kept: keptItems[T]{max: int(cfg.MaxRequestSize)}}
+	return &instance[T]{d: d, sig: sig, req: req, detach: detach}, nil
 }
 
+// MutatesData: the newest data is kept, then moved into a request (keptItems).
 func (*instance[T]) Capabilities() consumer.Capabilities {
-	return consumer.Capabilities{MutatesData: false}
+	return consumer.Capabilities{MutatesData: true}
 }
 
 // Start opens the shared spool (first instance) and starts this signal's sender.
 func (i *instance[T]) Start(context.Context, component.Host) error {
-	s, err := i.d.start(i.sig.route, &signalRequest[T]{sig: i.sig, next: i.next})
+	s, err := i.d.start(i.sig.route, i.req)
 	if err != nil {
 		return err
 	}
@@ -64,8 +66,8 @@ func (i *instance[T]) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// consume writes data to the spool and wakes its sender; it never waits for
-// the network. Refusals are permanent: a retry cannot succeed (not running,
+// consume writes data to the spool, keeps it in memory for its first send,
+// and wakes its sender; it never waits for the network. Refusals are permanent: a retry cannot succeed (not running,
 // not encodable) or would count the records twice (a failed write is
 // already counted as dropped).
 func (i *instance[T]) consume(data T) error {
@@ -80,8 +82,11 @@ func (i *instance[T]) consume(data T) error {
 	if err != nil {
 		return consumererror.NewPermanent(fmt.Errorf("decouple: encoding %s: %w", routeNames[i.sig.route], err))
 	}
-	if err := i.d.put(i.sender, payload, n); err != nil {
+	seq, err := i.d.put(i.sender, payload, n)
+	if err != nil {
 		return consumererror.NewPermanent(err)
 	}
+	i.req.kept.keep(seq, data, len(payload))
+	i.sender.wakeUp()
 	return nil
 }

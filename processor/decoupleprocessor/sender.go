@@ -139,6 +139,10 @@ func (s *sender) deliver(ctx context.Context, items []spool.Item, split bool) ou
 	store := s.d.store
 	sent := items[:0] // in place: each item is read before its slot is written
 	for _, it := range items {
+		if s.req.addKept(it.Seq) {
+			sent = append(sent, it)
+			continue
+		}
 		payload, err := store.Read(it)
 		if err != nil {
 			continue // damaged or evicted: the store has counted it

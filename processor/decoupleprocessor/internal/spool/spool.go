@@ -244,18 +244,18 @@ func inspect(path string) (header, error) {
 // Put stores payload as the newest item of route, dropping the oldest items
 // of any route when the spool would exceed MaxSize. A failed write (a full
 // /tmp) drops the oldest items once more and retries; if it still fails the
-// records are counted as WriteFailed.
-func (s *Store) Put(route Route, payload []byte, records int) error {
+// records are counted as WriteFailed. It returns the item's sequence number.
+func (s *Store) Put(route Route, payload []byte, records int) (uint64, error) {
 	size := int64(headerSize + len(payload))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		s.opts.OnDrop(route, Shutdown, records)
-		return ErrClosed
+		return 0, ErrClosed
 	}
 	if size > s.opts.MaxSize || len(payload) >= math.MaxUint32 {
 		s.opts.OnDrop(route, SpoolFull, records)
-		return fmt.Errorf("%w: %d bytes, max_size is %d", ErrTooLarge, size, s.opts.MaxSize)
+		return 0, fmt.Errorf("%w: %d bytes, max_size is %d", ErrTooLarge, size, s.opts.MaxSize)
 	}
 	s.evict(func() bool { return s.bytes+size <= s.opts.MaxSize })
 	e := &entry{Item: Item{Seq: s.next, Route: route, Size: len(payload), Records: records, Enqueued: s.opts.Now()}}
@@ -268,10 +268,10 @@ func (s *Store) Put(route Route, payload []byte, records int) error {
 	}
 	if err != nil {
 		s.opts.OnDrop(route, WriteFailed, records)
-		return fmt.Errorf("spool: writing %d records: %w", records, err)
+		return 0, fmt.Errorf("spool: writing %d records: %w", records, err)
 	}
 	s.add(e)
-	return nil
+	return e.Seq, nil
 }
 
 // write writes an item file atomically: a reader (or the next process) sees

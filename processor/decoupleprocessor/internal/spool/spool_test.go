@@ -80,9 +80,9 @@ func TestPutTakeAckOldestFirstPerRoute(t *testing.T) {
 	dir := t.TempDir()
 	d := &drops{}
 	s := open(t, dir, 1<<20, d)
-	require.NoError(t, s.Put(1, payload('a', 10), 1))
-	require.NoError(t, s.Put(2, payload('x', 10), 5))
-	require.NoError(t, s.Put(1, payload('b', 10), 2))
+	mustPut(t, s, 1, payload('a', 10), 1)
+	mustPut(t, s, 2, payload('x', 10), 5)
+	mustPut(t, s, 1, payload('b', 10), 2)
 	assert.Equal(t, Stats{Items: 3, Records: 8, Bytes: 3 * (headerSize + 10), Oldest: t0}, s.Stats())
 	assert.Len(t, itemFiles(t, dir), 3)
 
@@ -102,7 +102,8 @@ func TestPutTakeAckOldestFirstPerRoute(t *testing.T) {
 	assert.Equal(t, uint64(3), s.LastSeq())
 	require.NoError(t, s.Close())
 	assert.Empty(t, d.get())
-	assert.ErrorIs(t, s.Put(1, payload('c', 1), 1), ErrClosed)
+	_, err := s.Put(1, payload('c', 1), 1)
+	assert.ErrorIs(t, err, ErrClosed)
 	assert.Equal(t, map[string]int{"1/shutdown": 1}, d.get(), "a write after the close is counted")
 }
 
@@ -112,9 +113,9 @@ func TestTakeUpToMaxBytes(t *testing.T) {
 	s := open(t, t.TempDir(), 1<<20, &drops{})
 	defer s.Close()
 	for _, tag := range []byte("abcde") {
-		require.NoError(t, s.Put(1, payload(tag, 100), 1))
+		mustPut(t, s, 1, payload(tag, 100), 1)
 	}
-	require.NoError(t, s.Put(1, payload('L', 500), 1))
+	mustPut(t, s, 1, payload('L', 500), 1)
 	var batches []string
 	for s.Pending(1) {
 		items := s.Take(1, 250)
@@ -129,9 +130,9 @@ func TestTakeUpToMaxBytes(t *testing.T) {
 func TestReloadAfterCrash(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir, 1<<20, &drops{})
-	require.NoError(t, s.Put(1, payload('a', 10), 1))
-	require.NoError(t, s.Put(3, payload('b', 20), 2))
-	require.NoError(t, s.Put(1, payload('c', 30), 3))
+	mustPut(t, s, 1, payload('a', 10), 1)
+	mustPut(t, s, 3, payload('b', 20), 2)
+	mustPut(t, s, 1, payload('c', 30), 3)
 	inflight := s.Take(1, 1<<20)
 	require.Len(t, inflight, 2)
 	// The process dies: nothing is acked; the kernel drops the flock.
@@ -142,7 +143,7 @@ func TestReloadAfterCrash(t *testing.T) {
 	defer r.Close()
 	assert.Equal(t, dir, r.Dir(), "the lock is free: the same directory")
 	assert.Equal(t, Stats{Items: 3, Records: 6, Bytes: 3*headerSize + 60, Oldest: t0}, r.Stats())
-	require.NoError(t, r.Put(1, payload('d', 1), 1))
+	mustPut(t, r, 1, payload('d', 1), 1)
 	got := r.Take(1, 1<<20)
 	assert.Equal(t, []byte("acd"), readAll(t, r, got))
 	assert.Equal(t, []Item{
@@ -202,8 +203,8 @@ func TestReadDropsCorruptPayload(t *testing.T) {
 	d := &drops{}
 	s := open(t, dir, 1<<20, d)
 	defer s.Close()
-	require.NoError(t, s.Put(2, payload('a', 50), 4))
-	require.NoError(t, s.Put(2, payload('b', 50), 1))
+	mustPut(t, s, 2, payload('a', 50), 4)
+	mustPut(t, s, 2, payload('b', 50), 1)
 	files := itemFiles(t, dir)
 	b, err := os.ReadFile(files[0])
 	require.NoError(t, err)
@@ -229,18 +230,19 @@ func TestDropOldestWhenFull(t *testing.T) {
 	const item = headerSize + 100
 	s := open(t, t.TempDir(), 3*item, d)
 	defer s.Close()
-	require.NoError(t, s.Put(1, payload('a', 100), 10))
-	require.NoError(t, s.Put(2, payload('b', 100), 20))
-	require.NoError(t, s.Put(1, payload('c', 100), 30))
+	mustPut(t, s, 1, payload('a', 100), 10)
+	mustPut(t, s, 2, payload('b', 100), 20)
+	mustPut(t, s, 1, payload('c', 100), 30)
 	assert.Empty(t, d.get(), "exactly full")
-	require.NoError(t, s.Put(2, payload('d', 100), 40))
+	mustPut(t, s, 2, payload('d', 100), 40)
 	assert.Equal(t, map[string]int{"1/spool_full": 10}, d.get())
-	require.NoError(t, s.Put(1, payload('e', 150), 50)) // needs two slots: b and c go
+	mustPut(t, s, 1, payload('e', 150), 50) // needs two slots: b and c go
 	assert.Equal(t, map[string]int{"1/spool_full": 10 + 30, "2/spool_full": 20}, d.get())
 	assert.Equal(t, Stats{Items: 2, Records: 90, Bytes: 2*headerSize + 250, Oldest: t0}, s.Stats())
 	assert.Equal(t, []byte("e"), readAll(t, s, s.Take(1, 1<<20)))
 
-	require.ErrorIs(t, s.Put(3, payload('z', 3*item), 9), ErrTooLarge)
+	_, err := s.Put(3, payload('z', 3*item), 9)
+	require.ErrorIs(t, err, ErrTooLarge)
 	assert.Equal(t, 9, d.get()["3/spool_full"])
 	assert.Equal(t, 2, s.Stats().Items, "a refused item drops nothing else")
 }
@@ -251,23 +253,23 @@ func TestEvictedInFlightSettlesWhenTheSendEnds(t *testing.T) {
 	const item = headerSize + 10
 	s := open(t, t.TempDir(), 2*item, d)
 	defer s.Close()
-	require.NoError(t, s.Put(1, payload('a', 10), 1))
-	require.NoError(t, s.Put(1, payload('b', 10), 2))
+	mustPut(t, s, 1, payload('a', 10), 1)
+	mustPut(t, s, 1, payload('b', 10), 2)
 	delivered := s.Take(1, 10)
 	_, err := s.Read(delivered[0])
 	require.NoError(t, err)
-	require.NoError(t, s.Put(2, payload('c', 10), 4)) // evicts a, in flight
+	mustPut(t, s, 2, payload('c', 10), 4) // evicts a, in flight
 	assert.Empty(t, d.get(), "not yet known")
 	s.Ack(delivered)
 	assert.Empty(t, d.get(), "a was delivered after all")
 
-	failed := s.Take(1, 10)                           // b, in flight
-	require.NoError(t, s.Put(2, payload('d', 10), 8)) // evicts b
+	failed := s.Take(1, 10)               // b, in flight
+	mustPut(t, s, 2, payload('d', 10), 8) // evicts b
 	s.Release(failed)
 	assert.Equal(t, map[string]int{"1/spool_full": 2}, d.get())
 
-	unread := s.Take(2, 10)                            // c, in flight
-	require.NoError(t, s.Put(3, payload('e', 10), 16)) // evicts c before it was read
+	unread := s.Take(2, 10)                // c, in flight
+	mustPut(t, s, 3, payload('e', 10), 16) // evicts c before it was read
 	_, err = s.Read(unread[0])
 	require.ErrorIs(t, err, ErrGone)
 	s.Ack(unread) // nothing more: Read settled it
@@ -282,7 +284,7 @@ func TestWriteFailureDropsOldestOnceThenGivesUp(t *testing.T) {
 	s := open(t, dir, 1<<20, d)
 	defer s.Close()
 	for _, tag := range []byte("abc") {
-		require.NoError(t, s.Put(1, payload(tag, 100), 1))
+		mustPut(t, s, 1, payload(tag, 100), 1)
 	}
 	fails := 1
 	s.create = func(path string, chunks ...[]byte) error {
@@ -292,14 +294,14 @@ func TestWriteFailureDropsOldestOnceThenGivesUp(t *testing.T) {
 		}
 		return createFile(path, chunks...)
 	}
-	require.NoError(t, s.Put(1, payload('d', 150), 5))
+	mustPut(t, s, 1, payload('d', 150), 5)
 	assert.Equal(t, map[string]int{"1/spool_full": 2}, d.get(), "a and b made room for 150 bytes")
 	items := s.Take(1, 1<<20)
 	assert.Equal(t, []byte("cd"), readAll(t, s, items))
 	s.Release(items)
 
 	fails = 2
-	err := s.Put(2, payload('e', 10), 7)
+	_, err := s.Put(2, payload('e', 10), 7)
 	require.ErrorIs(t, err, syscall.ENOSPC)
 	assert.Equal(t, map[string]int{"1/spool_full": 2 + 1, "2/write_failed": 7}, d.get(), "c was dropped for the retry")
 	tmps, _ := filepath.Glob(filepath.Join(dir, "*"+tmpExt))
@@ -316,7 +318,7 @@ func TestLockFallbackToPrivateDirectory(t *testing.T) {
 
 	second := open(t, dir, 1<<20, &drops{})
 	assert.Equal(t, private, second.Dir())
-	require.NoError(t, second.Put(1, payload('a', 10), 1))
+	mustPut(t, second, 1, payload('a', 10), 1)
 	require.NoError(t, second.Close())
 	assert.DirExists(t, private, "unsent data stays")
 
@@ -334,8 +336,8 @@ func TestDropAll(t *testing.T) {
 	d := &drops{}
 	s := open(t, t.TempDir(), 1<<20, d)
 	defer s.Close()
-	require.NoError(t, s.Put(1, payload('a', 10), 1))
-	require.NoError(t, s.Put(2, payload('b', 10), 2))
+	mustPut(t, s, 1, payload('a', 10), 1)
+	mustPut(t, s, 2, payload('b', 10), 2)
 	s.Take(1, 10)
 	assert.Equal(t, 3, s.DropAll(Shutdown))
 	assert.Equal(t, map[string]int{"1/shutdown": 1, "2/shutdown": 2}, d.get())
@@ -357,4 +359,10 @@ func FuzzDecode(f *testing.F) {
 		require.Equal(t, want, enc[:])
 		require.Equal(t, b[headerSize:], p)
 	})
+}
+
+func mustPut(t *testing.T, s *Store, route Route, payload []byte, records int) {
+	t.Helper()
+	_, err := s.Put(route, payload, records)
+	require.NoError(t, err)
 }
