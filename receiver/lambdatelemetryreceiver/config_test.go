@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
+	"github.com/lambda-o11y/otelcol-lambda/internal/configuri"
 	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver/internal/metadata"
 )
 
@@ -80,11 +81,11 @@ func TestWithDefaultConfig(t *testing.T) {
 		want []string
 	}{
 		{"outside lambda", []string{"otelcol"}, nil, []string{"otelcol"}},
-		{"layer default", []string{"otelcol"}, inLambda, []string{"otelcol", "--config=" + DefaultConfigURI}},
-		{"env uri", []string{"otelcol"}, map[string]string{"AWS_LAMBDA_RUNTIME_API": "x", ConfigURIEnv: "s3://b/c.yaml"}, []string{"otelcol", "--config=s3://b/c.yaml"}},
+		{"layer default", []string{"otelcol"}, inLambda, []string{"otelcol", "--config=" + configuri.Layer}},
+		{"env uri", []string{"otelcol"}, map[string]string{"AWS_LAMBDA_RUNTIME_API": "x", configuri.Env: "s3://b/c.yaml"}, []string{"otelcol", "--config=s3://b/c.yaml"}},
 		{"explicit flag kept", []string{"otelcol", "--config", "f.yaml"}, inLambda, []string{"otelcol", "--config", "f.yaml"}},
 		{"explicit flag= kept", []string{"otelcol", "--config=f.yaml"}, inLambda, []string{"otelcol", "--config=f.yaml"}},
-		{"other flags kept", []string{"otelcol", "--feature-gates=x"}, inLambda, []string{"otelcol", "--config=" + DefaultConfigURI, "--feature-gates=x"}},
+		{"other flags kept", []string{"otelcol", "--feature-gates=x"}, inLambda, []string{"otelcol", "--config=" + configuri.Layer, "--feature-gates=x"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
