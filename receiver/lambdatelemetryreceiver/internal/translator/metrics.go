@@ -32,6 +32,7 @@ const (
 	MetricFlushFailures       = "otelcol.lambdatelemetry.flush_failures"
 	MetricTruncatedRecords    = "otelcol.lambdatelemetry.truncated_records"
 	MetricDuplicateRecords    = "otelcol.lambdatelemetry.duplicate_records"
+	MetricHeapReleases        = "otelcol.lambdatelemetry.heap_releases"
 )
 
 // durationBounds (seconds) cover Lambda's range: 1 ms to its 15 min limit.
@@ -128,6 +129,7 @@ func newInstruments(cumulative bool, start pcommon.Timestamp) *instruments {
 		{name: MetricFlushFailures, unit: "{flush}", desc: "Flushes before freeze or shutdown in which a consumer or drain hook failed.", kind: kindIntSum},
 		{name: MetricTruncatedRecords, unit: "{record}", desc: "Log records cut to max_record_bytes.", kind: kindIntSum},
 		{name: MetricDuplicateRecords, unit: "{record}", desc: "Telemetry API records discarded because Lambda delivered their batch again.", kind: kindIntSum},
+		{name: MetricHeapReleases, unit: "{release}", desc: "Times the process's heap was returned to the OS after a burst (heap_release_slack).", kind: kindIntSum},
 	} {
 		in.list = append(in.list, m)
 		in.byName[m.name] = m
