@@ -26,9 +26,9 @@ type Config struct {
 	// at most about 2 x buffering.max_bytes.
 	MaxRequestBodySize int64 `mapstructure:"max_request_body_size"`
 	// HeapReleaseSlack: before each /event/next the process's heap is
-	// returned to the OS when it holds more than twice what it held after
-	// Init (or the last release) plus this many bytes (heaprelease.go).
-	// 0 turns it off.
+	// returned to the OS when it holds more than what it held after Init
+	// (or the last release) plus this many bytes (heaprelease.go). 0 turns
+	// it off.
 	HeapReleaseSlack int64 `mapstructure:"heap_release_slack"`
 	// PlatformLogs also emits platform.* events as log records.
 	PlatformLogs bool `mapstructure:"platform_logs"`

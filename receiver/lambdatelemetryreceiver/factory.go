@@ -101,7 +101,7 @@ func createDefaultConfig() component.Config {
 		Buffering: BufferingConfig{MaxItems: 1000, MaxBytes: 262144, TimeoutMs: 25},
 		// Twice Lambda's largest batch (about 2 x the largest max_bytes, 1 MiB).
 		MaxRequestBodySize: 4 << 20,
-		HeapReleaseSlack:   4 << 20,
+		HeapReleaseSlack:   8 << 20,
 		MaxRecordBytes:     256 << 10,
 		MetricsTemporality: "cumulative",
 		Flush: FlushConfig{
