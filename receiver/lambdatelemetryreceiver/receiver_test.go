@@ -347,6 +347,18 @@ func TestOversizedDeliveryRefusedAndCounted(t *testing.T) {
 	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
 	assert.Contains(t, string(msg), wantMsg)
 
+	// A client that asks for 100-continue gets the answer before it sends
+	// a byte of the body.
+	conn2, err := net.Dial("tcp", h.rcv.addr.String())
+	require.NoError(t, err)
+	defer conn2.Close()
+	_, err = fmt.Fprintf(conn2, "POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", 10*limit)
+	require.NoError(t, err)
+	resp, err = http.ReadResponse(bufio.NewReader(conn2), nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+
 	h.emu.RunRuntime(context.Background(), sentiment)
 	res, err := h.emu.Invoke(context.Background(), lambdaemu.InvokeRequest{Payload: []byte("ok")})
 	require.NoError(t, err)
@@ -354,7 +366,7 @@ func TestOversizedDeliveryRefusedAndCounted(t *testing.T) {
 	assert.True(t, ok, "the invocation's telemetry still arrives")
 	got, ok := lastValue(t, &h.sinks.metrics, "otelcol.lambdatelemetry.oversized_batches")
 	require.True(t, ok)
-	assert.Equal(t, 3.0, got)
+	assert.Equal(t, 4.0, got)
 	_, ok = lastValue(t, &h.sinks.metrics, "otelcol.lambdatelemetry.rejected_batches")
 	assert.False(t, ok, "an oversized delivery is not counted as malformed")
 }
