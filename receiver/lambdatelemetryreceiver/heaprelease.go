@@ -20,9 +20,9 @@ import (
 // objects (live or not yet swept) plus unused and free spans not returned to
 // the OS. Past what it held after Init or after its last release plus slack,
 // it collects and runs debug.FreeOSMemory: GCs of the live heap and a return
-// of every free page (BenchmarkHeapRelease: about 1 ms after a 24 MiB burst). What it
-// held right after is the new reference, so a heap that has really grown is
-// not released again and again. Between GCs the heap legitimately grows up
+// of every free page (BenchmarkHeapRelease: about 1 ms after a 24 MiB
+// burst). What it held right after is the new reference, so a heap that has
+// really grown is not released again and again. Between GCs the heap legitimately grows up
 // to the pacer's goal (twice the live heap): slack leaves room for that, and
 // a function whose every invocation allocates more than slack gets a release
 // per invocation, which heap_releases shows. GOMEMLIMIT (which the layer's

@@ -56,15 +56,16 @@ func (r *lambdaReceiver) handleTelemetry(w http.ResponseWriter, req *http.Reques
 
 // maxDrain bounds what the listener reads and discards of a body it refused
 // as too large, with a fixed buffer: a client that writes its whole body
-// before reading the answer (most HTTP clients) then gets the 413. Were the
+// before reading the answer (Python's urllib, for one) then gets the 413. Were the
 // rest left unread, closing the connection would reset it and the client
 // would see only a broken pipe or a reset. Past maxDrain the connection is
 // closed anyway, as the stock OTLP receiver's listener does at once.
 const maxDrain = 64 << 20
 
 // readBody reads a delivery of at most max_request_body_size bytes; a larger
-// one is answered 413, counted, and never held in memory. The buffer is
-// sized from Content-Length when there is one, so a body is read without
+// one is answered 413 and counted: refused from its Content-Length before a
+// byte is read, or, without one, once reading passes the limit. The buffer
+// is sized from Content-Length when there is one, so a body is read without
 // the copies of a growing slice.
 func (r *lambdaReceiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, error) {
 	limit := r.cfg.MaxRequestBodySize
