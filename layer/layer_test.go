@@ -21,9 +21,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/lambda-o11y/otelcol-lambda/internal/configuri"
 	"github.com/lambda-o11y/otelcol-lambda/layer/internal/layertest"
 	"github.com/lambda-o11y/otelcol-lambda/layer/internal/layerzip"
-	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver"
 )
 
 const defaultConfig = "../collector-config.yaml"
@@ -60,10 +60,10 @@ func TestLayerZips(t *testing.T) {
 	}
 }
 
-// The receiver's default config URI must name the file the layer ships,
-// as Lambda extracts layers under /opt.
+// The default config URI of the receiver and the launcher must name the file
+// the layer ships, as Lambda extracts layers under /opt.
 func TestDefaultConfigURIMatchesLayer(t *testing.T) {
-	assert.Equal(t, "/opt/"+layerzip.ConfigPath, lambdatelemetryreceiver.DefaultConfigURI)
+	assert.Equal(t, "/opt/"+layerzip.ConfigPath, configuri.Layer)
 }
 
 // readLayer checks the zip's entries, their order and modes, and Lambda's

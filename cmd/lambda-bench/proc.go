@@ -1,10 +1,8 @@
 package main
 
 import (
-	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu"
@@ -42,18 +40,9 @@ func cpuTime(pid int) time.Duration {
 
 // rssMiB is the VmRSS of pid's process group.
 func rssMiB(pid int) float64 {
-	var kb float64
+	var b int64
 	for _, p := range groupOf(pid) {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/status")
-		if err != nil {
-			continue
-		}
-		for line := range strings.SplitSeq(string(b), "\n") {
-			if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-				v, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-				kb += v
-			}
-		}
+		b += lambdaemu.RSS(p)
 	}
-	return kb / 1024
+	return float64(b) / (1 << 20)
 }

@@ -74,6 +74,22 @@ func StatFields(pid int) []string {
 	return strings.Fields(string(b[i+1:]))
 }
 
+// RSS is the resident set size of pid (VmRSS in /proc/<pid>/status) in
+// bytes, 0 if the process is gone. A stopped (frozen) process can be read.
+func RSS(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
 // waitStopped polls /proc/<pid>/stat until the state is T (stopped), for at most a second.
 func waitStopped(pid int) {
 	for range 1000 {

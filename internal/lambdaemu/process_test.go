@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -161,4 +162,16 @@ func TestRuntimeProcess(t *testing.T) {
 	for i, res := range []InvokeResult{ok, failed, crashed} {
 		assert.Equal(t, "handling "+res.RequestID+" trace "+res.TraceHeader, lines[i])
 	}
+}
+
+func TestRSS(t *testing.T) {
+	before := RSS(os.Getpid())
+	require.Positive(t, before)
+	touched := make([]byte, 64<<20)
+	for i := range touched {
+		touched[i] = 1
+	}
+	assert.Greater(t, RSS(os.Getpid()), before+32<<20, "64 MiB touched")
+	runtime.KeepAlive(touched)
+	assert.Zero(t, RSS(1<<30), "no such process")
 }

@@ -36,20 +36,17 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/lambda-o11y/otelcol-lambda/internal/configuri"
 )
 
 const (
 	envCollector = "OTELCOL_LAMBDA_COLLECTOR"
 	envStrict    = "OTELCOL_LAMBDA_STRICT"
 	envEndpoint  = "OTELCOL_LAMBDA_OTLP_ENDPOINT"
-	// envConfigURI and layerConfig are lambdatelemetryreceiver.ConfigURIEnv
-	// and DefaultConfigURI (the receiver package would link the collector in).
-	envConfigURI = "OPENTELEMETRY_COLLECTOR_CONFIG_URI"
-	layerConfig  = "/opt/collector-config/config.yaml"
 	// defaultCollector is where the layer puts the collector: outside
 	// /opt/extensions, which Lambda would start as a second extension.
 	defaultCollector = "/opt/otelcol-lambda/collector"
@@ -178,21 +175,20 @@ func memoryLimit(getenv func(string) string) []string {
 
 // configGap says why the layer's own config cannot load: its one input from
 // the environment, the endpoint, is unset. It is "" when the collector gets
-// another config (--config arguments or OPENTELEMETRY_COLLECTOR_CONFIG_URI).
+// another config (--config arguments or OPENTELEMETRY_COLLECTOR_CONFIG_URI:
+// configuri, which the receiver also follows).
 func configGap(args []string, getenv func(string) string) string {
-	if slices.ContainsFunc(args, func(a string) bool {
-		return a == "--config" || a == "-config" || strings.HasPrefix(a, "--config=") || strings.HasPrefix(a, "-config=")
-	}) {
+	if configuri.Given(args) {
 		return ""
 	}
-	if uri := strings.TrimPrefix(getenv(envConfigURI), "file:"); uri != "" && uri != layerConfig {
+	if uri := strings.TrimPrefix(getenv(configuri.Env), "file:"); uri != "" && uri != configuri.Layer {
 		return ""
 	}
 	if strings.TrimSpace(getenv(envEndpoint)) != "" {
 		return ""
 	}
 	return envEndpoint + " is not set: set it to your backend's OTLP/HTTP endpoint (e.g. https://otlp.example.com:4318), or " +
-		envConfigURI + " to your own collector config"
+		configuri.Env + " to your own collector config"
 }
 
 // collectorFailed handles a collector that ended during Init (or never

@@ -6,13 +6,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/lambda-o11y/otelcol-lambda/internal/configuri"
 	"github.com/lambda-o11y/otelcol-lambda/layer/internal/layerzip"
 )
 
-// The launcher's defaults must name the files the layer ships (extracted under /opt).
+// The launcher's default must name the collector the layer ships (extracted
+// under /opt); layer_test.go checks the config's.
 func TestDefaultsMatchLayer(t *testing.T) {
 	assert.Equal(t, "/opt/"+layerzip.CollectorPath, defaultCollector)
-	assert.Equal(t, "/opt/"+layerzip.ConfigPath, layerConfig)
 }
 
 func TestConfigGap(t *testing.T) {
@@ -24,10 +25,10 @@ func TestConfigGap(t *testing.T) {
 	}{
 		{name: "layer config, no endpoint", gap: true},
 		{name: "layer config, empty endpoint", env: map[string]string{envEndpoint: " "}, gap: true},
-		{name: "layer config named explicitly", env: map[string]string{envConfigURI: "/opt/collector-config/config.yaml"}, gap: true},
-		{name: "layer config as a file URI", env: map[string]string{envConfigURI: "file:/opt/collector-config/config.yaml"}, gap: true},
+		{name: "layer config named explicitly", env: map[string]string{configuri.Env: "/opt/collector-config/config.yaml"}, gap: true},
+		{name: "layer config as a file URI", env: map[string]string{configuri.Env: "file:/opt/collector-config/config.yaml"}, gap: true},
 		{name: "layer config, endpoint set", env: map[string]string{envEndpoint: "https://otlp.example.com:4318"}},
-		{name: "own config", env: map[string]string{envConfigURI: "s3://bucket.s3.eu-west-1.amazonaws.com/config.yaml"}},
+		{name: "own config", env: map[string]string{configuri.Env: "s3://bucket.s3.eu-west-1.amazonaws.com/config.yaml"}},
 		{name: "config flag", args: []string{"--config=file:/tmp/c.yaml"}},
 		{name: "config flag, separate value", args: []string{"--config", "/tmp/c.yaml"}},
 	}

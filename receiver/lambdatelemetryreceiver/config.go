@@ -21,6 +21,15 @@ type Config struct {
 	// Types to subscribe to: platform, function, extension.
 	Types     []string        `mapstructure:"types"`
 	Buffering BufferingConfig `mapstructure:"buffering"`
+	// MaxRequestBodySize bounds a delivery's body in bytes: a larger one is
+	// answered 413 without being read into memory. Lambda's own batches are
+	// at most about 2 x buffering.max_bytes.
+	MaxRequestBodySize int64 `mapstructure:"max_request_body_size"`
+	// HeapReleaseSlack: before each /event/next the process's heap is
+	// returned to the OS when it holds more than what it held after Init
+	// (or the last release) plus this many bytes (heaprelease.go). 0 turns
+	// it off.
+	HeapReleaseSlack int64 `mapstructure:"heap_release_slack"`
 	// PlatformLogs also emits platform.* events as log records.
 	PlatformLogs bool `mapstructure:"platform_logs"`
 	// MaxRecordBytes bounds a log record's body; longer ones are cut and marked.
@@ -117,6 +126,12 @@ func (c *Config) Validate() error {
 	}
 	if b := c.Buffering; b.TimeoutMs < 25 || b.TimeoutMs > 30000 {
 		errs = append(errs, fmt.Errorf("buffering.timeout_ms: %d is outside Lambda's 25..30000", b.TimeoutMs))
+	}
+	if minBody := 2 * int64(c.Buffering.MaxBytes); c.MaxRequestBodySize < minBody {
+		errs = append(errs, fmt.Errorf("max_request_body_size: %d is below 2 x buffering.max_bytes (%d): Lambda's own batches would be refused", c.MaxRequestBodySize, minBody))
+	}
+	if c.HeapReleaseSlack < 0 {
+		errs = append(errs, fmt.Errorf("heap_release_slack: must not be negative (0 turns it off), got %d", c.HeapReleaseSlack))
 	}
 	if c.MaxRecordBytes <= 0 {
 		errs = append(errs, fmt.Errorf("max_record_bytes: must be positive, got %d", c.MaxRecordBytes))

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
+	"github.com/lambda-o11y/otelcol-lambda/internal/configuri"
 	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver/internal/metadata"
 )
 
@@ -28,6 +29,8 @@ func TestLoadConfig(t *testing.T) {
 			SchemaVersion:      "2022-12-13",
 			Types:              []string{"platform", "function"},
 			Buffering:          BufferingConfig{MaxItems: 2000, MaxBytes: 524288, TimeoutMs: 100},
+			MaxRequestBodySize: 2 << 20,
+			HeapReleaseSlack:   0,
 			PlatformLogs:       true,
 			MaxRecordBytes:     1024,
 			MetricsTemporality: "delta",
@@ -40,6 +43,8 @@ func TestLoadConfig(t *testing.T) {
 		}},
 		{name: "bad_types", wantErr: `types: "logs" is not one of`},
 		{name: "bad_buffering", wantErr: "buffering.timeout_ms: 10 is outside"},
+		{name: "small_body", wantErr: "max_request_body_size: 1048576 is below 2 x buffering.max_bytes (2097152)"},
+		{name: "bad_heap_release", wantErr: "heap_release_slack: must not be negative"},
 		{name: "bad_endpoint", wantErr: `endpoint: "localhost" is not host:port`},
 		{name: "reserved_port", wantErr: "9001 is reserved"},
 		{name: "bad_schema", wantErr: `schema_version: "2021-01-01"`},
@@ -80,11 +85,11 @@ func TestWithDefaultConfig(t *testing.T) {
 		want []string
 	}{
 		{"outside lambda", []string{"otelcol"}, nil, []string{"otelcol"}},
-		{"layer default", []string{"otelcol"}, inLambda, []string{"otelcol", "--config=" + DefaultConfigURI}},
-		{"env uri", []string{"otelcol"}, map[string]string{"AWS_LAMBDA_RUNTIME_API": "x", ConfigURIEnv: "s3://b/c.yaml"}, []string{"otelcol", "--config=s3://b/c.yaml"}},
+		{"layer default", []string{"otelcol"}, inLambda, []string{"otelcol", "--config=" + configuri.Layer}},
+		{"env uri", []string{"otelcol"}, map[string]string{"AWS_LAMBDA_RUNTIME_API": "x", configuri.Env: "s3://b/c.yaml"}, []string{"otelcol", "--config=s3://b/c.yaml"}},
 		{"explicit flag kept", []string{"otelcol", "--config", "f.yaml"}, inLambda, []string{"otelcol", "--config", "f.yaml"}},
 		{"explicit flag= kept", []string{"otelcol", "--config=f.yaml"}, inLambda, []string{"otelcol", "--config=f.yaml"}},
-		{"other flags kept", []string{"otelcol", "--feature-gates=x"}, inLambda, []string{"otelcol", "--config=" + DefaultConfigURI, "--feature-gates=x"}},
+		{"other flags kept", []string{"otelcol", "--feature-gates=x"}, inLambda, []string{"otelcol", "--config=" + configuri.Layer, "--feature-gates=x"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -98,7 +98,10 @@ func createDefaultConfig() component.Config {
 		Types:         []string{"platform", "function", "extension"},
 		// 25 ms is Lambda's minimum: runtimeDone reaches us soonest, which is
 		// what the flush before freeze waits for.
-		Buffering:          BufferingConfig{MaxItems: 1000, MaxBytes: 262144, TimeoutMs: 25},
+		Buffering: BufferingConfig{MaxItems: 1000, MaxBytes: 262144, TimeoutMs: 25},
+		// Twice Lambda's largest batch (about 2 x the largest max_bytes, 1 MiB).
+		MaxRequestBodySize: 4 << 20,
+		HeapReleaseSlack:   8 << 20,
 		MaxRecordBytes:     256 << 10,
 		MetricsTemporality: "cumulative",
 		Flush: FlushConfig{

@@ -21,8 +21,13 @@ const localBudget = time.Second
 // run is the extension's event loop. Every call to /event/next may freeze the
 // environment; the flush policy (flushControl) decides, per invocation,
 // whether the call waits for the invocation's data to reach the backend.
+// Before each call the heap is released if a burst left it large (after the
+// flush of a blocking invocation; at the start of a non-blocking one).
 func (r *lambdaReceiver) run(ctx context.Context) {
 	for {
+		if r.heap.maybeRelease() {
+			r.tr.Count(translator.MetricHeapReleases, 1)
+		}
 		ev, err := r.client.NextHint(ctx, r.fc.nonBlockingUntil())
 		if err != nil {
 			if ctx.Err() != nil {

@@ -1,10 +1,12 @@
 package lambdatelemetryreceiver
 
 import (
+	"bytes"
 	"context"
-	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -23,20 +25,13 @@ func (r *lambdaReceiver) handleTelemetry(w http.ResponseWriter, req *http.Reques
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	// Lambda sends batches of up to about 2 x maxBytes.
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, int64(4*r.cfg.Buffering.MaxBytes)))
+	body, err := r.readBody(w, req)
 	if err != nil {
-		status := http.StatusBadRequest
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			status = http.StatusRequestEntityTooLarge
-		}
-		r.reject(w, status, err)
 		return
 	}
 	events, err := telemetryapi.DecodeBatch(body)
 	if err != nil {
-		r.reject(w, http.StatusBadRequest, err)
+		r.reject(w, http.StatusBadRequest, translator.MetricRejectedBatches, err)
 		return
 	}
 	if !r.dedup.firstTime(body) {
@@ -59,8 +54,52 @@ func (r *lambdaReceiver) handleTelemetry(w http.ResponseWriter, req *http.Reques
 	w.WriteHeader(http.StatusOK)
 }
 
-func (r *lambdaReceiver) reject(w http.ResponseWriter, status int, err error) {
-	r.tr.Count(translator.MetricRejectedBatches, 1)
+// maxDrain bounds what the listener reads and discards of a body it refused
+// as too large, with a fixed buffer: a client that writes its whole body
+// before reading the answer (Python's urllib, for one) then gets the 413. Were the
+// rest left unread, closing the connection would reset it and the client
+// would see only a broken pipe or a reset. Past maxDrain the connection is
+// closed anyway, as the stock OTLP receiver's listener does at once.
+const maxDrain = 64 << 20
+
+// readBody reads a delivery of at most max_request_body_size bytes; a larger
+// one is answered 413 and counted: refused from its Content-Length before a
+// byte is read, or, without one, once reading passes the limit. The buffer
+// is sized from Content-Length when there is one, so a body is read without
+// the copies of a growing slice.
+func (r *lambdaReceiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, error) {
+	limit := r.cfg.MaxRequestBodySize
+	if req.ContentLength > limit {
+		err := fmt.Errorf("request body of %d bytes exceeds max_request_body_size (%d bytes)", req.ContentLength, limit)
+		r.refuseTooLarge(w, req, err)
+		return nil, err
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, max(req.ContentLength, 0)+bytes.MinRead))
+	if _, err := buf.ReadFrom(io.LimitReader(req.Body, limit+1)); err != nil {
+		r.reject(w, http.StatusBadRequest, translator.MetricRejectedBatches, fmt.Errorf("reading the request body: %w", err))
+		return nil, err
+	}
+	if int64(buf.Len()) > limit {
+		err := fmt.Errorf("request body exceeds max_request_body_size (%d bytes)", limit)
+		r.refuseTooLarge(w, req, err)
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// refuseTooLarge answers 413. The rest of the body is read and discarded
+// (up to maxDrain) unless the client asked for 100-continue: it then gets
+// the answer before it sends the body, and net/http closes the connection.
+func (r *lambdaReceiver) refuseTooLarge(w http.ResponseWriter, req *http.Request, err error) {
+	if !strings.EqualFold(req.Header.Get("Expect"), "100-continue") {
+		_, _ = io.CopyN(io.Discard, req.Body, maxDrain)
+	}
+	r.reject(w, http.StatusRequestEntityTooLarge, translator.MetricOversizedBatches, err)
+}
+
+// reject answers status with err's message and counts the delivery in metric.
+func (r *lambdaReceiver) reject(w http.ResponseWriter, status int, metric string, err error) {
+	r.tr.Count(metric, 1)
 	r.logger.Warn("Rejected a Telemetry API delivery", zap.Int("status", status), zap.Error(err))
 	http.Error(w, err.Error(), status)
 }

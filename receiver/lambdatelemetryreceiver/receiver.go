@@ -50,6 +50,7 @@ type lambdaReceiver struct {
 	tr     *translator.Translator
 	fc     *flushControl
 	dedup  *batchDedup
+	heap   *heapReleaser // used by run only
 	pushMu sync.Mutex
 	// finalDone: the SHUTDOWN flush ran; anything pushed later could not leave.
 	finalDone atomic.Bool
@@ -72,7 +73,7 @@ func newReceiver(set receiver.Settings, cfg *Config, o options) (*lambdaReceiver
 	}
 	return &lambdaReceiver{
 		cfg: cfg, set: set, opts: o, logger: set.Logger, obs: obs,
-		fc: newFlushControl(cfg.Flush), dedup: newBatchDedup(dedupWindow),
+		fc: newFlushControl(cfg.Flush), dedup: newBatchDedup(dedupWindow), heap: newHeapReleaser(cfg.HeapReleaseSlack),
 	}, nil
 }
 

@@ -1,8 +1,12 @@
 package lambdatelemetryreceiver
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -268,11 +272,17 @@ func TestSchemaFallback(t *testing.T) {
 func TestMalformedBatchRejectedAndCounted(t *testing.T) {
 	h := startHarness(t, lambdaemu.Config{}, nil)
 	url := "http://" + h.rcv.addr.String() + "/"
-	for _, body := range []string{`{"not":"an array"}`, `[{"time":"2026-11-25T10:00:00Z","record":{}}]`, `[`} {
+	for body, want := range map[string]string{
+		`{"not":"an array"}`:                            "malformed telemetry batch: json: cannot unmarshal object",
+		`[{"time":"2026-11-25T10:00:00Z","record":{}}]`: "malformed telemetry batch: event 0 has no type",
+		"\x00garbage\xff":                               "malformed telemetry batch: invalid character",
+	} {
 		resp, err := http.Post(url, "application/json", strings.NewReader(body))
 		require.NoError(t, err)
+		msg, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, body)
+		assert.Contains(t, string(msg), want)
 	}
 	resp, err := http.Post(url, "application/json", strings.NewReader(`[{"time":"2026-11-25T10:00:00Z","type":"platform.future","record":{"x":1}}]`))
 	require.NoError(t, err)
@@ -295,6 +305,70 @@ func TestMalformedBatchRejectedAndCounted(t *testing.T) {
 		}
 	}
 	assert.True(t, found, "an unknown event type is kept as a log")
+}
+
+// A delivery above max_request_body_size is answered 413 with the limit in
+// the message, whether its length is declared or not, and counted; a client
+// that writes its whole body before reading (a raw connection here) still
+// gets the answer rather than a reset. Nothing else is lost.
+func TestOversizedDeliveryRefusedAndCounted(t *testing.T) {
+	const limit = 1 << 20
+	h := startHarness(t, lambdaemu.Config{}, func(c *Config) { c.MaxRequestBodySize = limit })
+	url := "http://" + h.rcv.addr.String() + "/"
+	wantMsg := "exceeds max_request_body_size (1048576 bytes)"
+
+	resp, err := http.Post(url, "application/json", bytes.NewReader(make([]byte, limit+1)))
+	require.NoError(t, err)
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	assert.Contains(t, string(msg), "request body of 1048577 bytes "+wantMsg)
+
+	// No Content-Length: chunked, cut at the limit.
+	resp, err = http.Post(url, "application/json", io.MultiReader(strings.NewReader("["), bytes.NewReader(make([]byte, 2*limit))))
+	require.NoError(t, err)
+	msg, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	assert.Contains(t, string(msg), "request body "+wantMsg)
+
+	conn, err := net.Dial("tcp", h.rcv.addr.String())
+	require.NoError(t, err)
+	defer conn.Close()
+	body := make([]byte, 10*limit)
+	_, err = fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
+	require.NoError(t, err)
+	_, err = conn.Write(body)
+	require.NoError(t, err, "the listener reads the refused body rather than resetting the connection")
+	resp, err = http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	msg, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	assert.Contains(t, string(msg), wantMsg)
+
+	// A client that asks for 100-continue gets the answer before it sends
+	// a byte of the body.
+	conn2, err := net.Dial("tcp", h.rcv.addr.String())
+	require.NoError(t, err)
+	defer conn2.Close()
+	_, err = fmt.Fprintf(conn2, "POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", 10*limit)
+	require.NoError(t, err)
+	resp, err = http.ReadResponse(bufio.NewReader(conn2), nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+
+	h.emu.RunRuntime(context.Background(), sentiment)
+	res, err := h.emu.Invoke(context.Background(), lambdaemu.InvokeRequest{Payload: []byte("ok")})
+	require.NoError(t, err)
+	_, ok := h.lastFreeze().serverSpans[res.RequestID]
+	assert.True(t, ok, "the invocation's telemetry still arrives")
+	got, ok := lastValue(t, &h.sinks.metrics, "otelcol.lambdatelemetry.oversized_batches")
+	require.True(t, ok)
+	assert.Equal(t, 4.0, got)
+	_, ok = lastValue(t, &h.sinks.metrics, "otelcol.lambdatelemetry.rejected_batches")
+	assert.False(t, ok, "an oversized delivery is not counted as malformed")
 }
 
 // A drain hook registered by a buffering component runs before every /next.

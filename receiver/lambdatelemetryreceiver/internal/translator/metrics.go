@@ -27,10 +27,12 @@ const (
 	MetricDroppedRecords      = "aws.lambda.telemetry.dropped_records"
 	MetricDroppedBytes        = "aws.lambda.telemetry.dropped_bytes"
 	MetricRejectedBatches     = "otelcol.lambdatelemetry.rejected_batches"
+	MetricOversizedBatches    = "otelcol.lambdatelemetry.oversized_batches"
 	MetricRuntimeDoneMissed   = "otelcol.lambdatelemetry.runtime_done_missed"
 	MetricFlushFailures       = "otelcol.lambdatelemetry.flush_failures"
 	MetricTruncatedRecords    = "otelcol.lambdatelemetry.truncated_records"
 	MetricDuplicateRecords    = "otelcol.lambdatelemetry.duplicate_records"
+	MetricHeapReleases        = "otelcol.lambdatelemetry.heap_releases"
 )
 
 // durationBounds (seconds) cover Lambda's range: 1 ms to its 15 min limit.
@@ -122,10 +124,12 @@ func newInstruments(cumulative bool, start pcommon.Timestamp) *instruments {
 		{name: MetricDroppedRecords, unit: "{record}", desc: "Telemetry records Lambda dropped (platform.logsDropped).", kind: kindIntSum},
 		{name: MetricDroppedBytes, unit: "By", desc: "Telemetry bytes Lambda dropped (platform.logsDropped).", kind: kindIntSum},
 		{name: MetricRejectedBatches, unit: "{batch}", desc: "Telemetry API deliveries rejected as malformed.", kind: kindIntSum},
+		{name: MetricOversizedBatches, unit: "{batch}", desc: "Telemetry API deliveries refused as larger than max_request_body_size.", kind: kindIntSum},
 		{name: MetricRuntimeDoneMissed, unit: "{invocation}", desc: "Invocations whose platform.runtimeDone did not arrive before the wait ended.", kind: kindIntSum},
 		{name: MetricFlushFailures, unit: "{flush}", desc: "Flushes before freeze or shutdown in which a consumer or drain hook failed.", kind: kindIntSum},
 		{name: MetricTruncatedRecords, unit: "{record}", desc: "Log records cut to max_record_bytes.", kind: kindIntSum},
 		{name: MetricDuplicateRecords, unit: "{record}", desc: "Telemetry API records discarded because Lambda delivered their batch again.", kind: kindIntSum},
+		{name: MetricHeapReleases, unit: "{release}", desc: "Times the process's heap was returned to the OS after a burst (heap_release_slack).", kind: kindIntSum},
 	} {
 		in.list = append(in.list, m)
 		in.byName[m.name] = m
