@@ -40,6 +40,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/lambda-o11y/otelcol-lambda/internal/extensionapi/wire"
 )
 
 const (
@@ -72,7 +74,7 @@ func run() int {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 
-	client := &apiClient{addr: api}
+	client := &apiClient{addr: api, initType: os.Getenv(wire.EnvInitializationType)}
 	if err := client.register(context.Background(), filepath.Base(os.Args[0])); err != nil {
 		logError(err.Error())
 		return 1

@@ -31,6 +31,8 @@ const (
 	MetricFlushFailures       = "otelcol.lambdatelemetry.flush_failures"
 	MetricTruncatedRecords    = "otelcol.lambdatelemetry.truncated_records"
 	MetricDuplicateRecords    = "otelcol.lambdatelemetry.duplicate_records"
+	MetricUnattributedRecords = "otelcol.lambdatelemetry.unattributed_records"
+	MetricInvocationsInFlight = "aws.lambda.invocations_in_flight"
 )
 
 // durationBounds (seconds) cover Lambda's range: 1 ms to its 15 min limit.
@@ -89,6 +91,13 @@ func (m *instrument) set(v float64) {
 	m.last = v
 }
 
+// setMax sets a gauge to v unless it holds more since the last emission.
+func (m *instrument) setMax(v float64) {
+	if !m.touched || v > m.last {
+		m.set(v)
+	}
+}
+
 func (m *instrument) reset() {
 	m.touched = false
 	m.sum, m.count, m.min, m.max, m.last = 0, 0, 0, 0, 0
@@ -126,6 +135,8 @@ func newInstruments(cumulative bool, start pcommon.Timestamp) *instruments {
 		{name: MetricFlushFailures, unit: "{flush}", desc: "Flushes before freeze or shutdown in which a consumer or drain hook failed.", kind: kindIntSum},
 		{name: MetricTruncatedRecords, unit: "{record}", desc: "Log records cut to max_record_bytes.", kind: kindIntSum},
 		{name: MetricDuplicateRecords, unit: "{record}", desc: "Telemetry API records discarded because Lambda delivered their batch again.", kind: kindIntSum},
+		{name: MetricUnattributedRecords, unit: "{record}", desc: "Log lines without a request id delivered while several invocations were in flight (Lambda Managed Instances): kept without an invocation.", kind: kindIntSum},
+		{name: MetricInvocationsInFlight, unit: "{invocation}", desc: "Most invocations in flight at once (platform.start seen, platform.runtimeDone not yet) since the last emission (Lambda Managed Instances).", kind: kindGauge},
 	} {
 		in.list = append(in.list, m)
 		in.byName[m.name] = m
