@@ -52,13 +52,21 @@ type costConfig struct {
 	verbose        bool
 }
 
+// extensionFlags is the flag set of a measuring mode with what every mode
+// takes: the extension, its collector config and its environment (the notes
+// go into the help).
+func extensionFlags(mode string, ext, config *string, extNote, envNote string) (*flag.FlagSet, *listFlag) {
+	fs := flag.NewFlagSet(mode, flag.ContinueOnError)
+	env := &listFlag{}
+	fs.StringVar(ext, "extension", "", "extension binary to measure (required"+extNote+")")
+	fs.StringVar(config, "config", "collector-config.yaml", "collector config for the extension (listeners are moved to loopback)")
+	fs.Var(env, "env", "KEY=VALUE for the extension"+envNote+" (repeatable)")
+	return fs, env
+}
+
 func costMain(args []string) error {
-	fs := flag.NewFlagSet("cost", flag.ContinueOnError)
 	var c costConfig
-	var env listFlag
-	fs.StringVar(&c.ext, "extension", "", "extension binary to measure (required)")
-	fs.StringVar(&c.config, "config", "collector-config.yaml", "collector config for the extension (listeners are moved to loopback)")
-	fs.Var(&env, "env", "KEY=VALUE for the extension, e.g. OTELCOL_LAMBDA_FLUSH_STRATEGY=end (repeatable)")
+	fs, env := extensionFlags("cost", &c.ext, &c.config, "", ", e.g. OTELCOL_LAMBDA_FLUSH_STRATEGY=end")
 	lines := fs.String("lines", "20,200,1000", "function log lines per invocation")
 	intervals := fs.String("intervals", "100ms,2s", "time between invocation starts")
 	backends := fs.String("backends", "ok,refuse,hang", "backend states (ok, refuse, hang, 503, 429:N)")
@@ -89,7 +97,7 @@ func costMain(args []string) error {
 		fmt.Fprintln(os.Stderr, "lambda-bench:", sig)
 		os.Exit(130)
 	}()
-	c.env = env
+	c.env = *env
 	var err error
 	if c.lines, err = parseList(*lines, strconv.Atoi); err != nil {
 		return fmt.Errorf("--lines: %w", err)

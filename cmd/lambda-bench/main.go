@@ -12,6 +12,13 @@
 // lines and RSS after many invocations:
 //
 //	go run ./cmd/lambda-bench cost --extension dist/amd64/otelcol-lambda --env OTELCOL_LAMBDA_FLUSH_STRATEGY=end
+//
+// The managed mode (managed.go) measures CPU and RSS per 1000 invocations on
+// Lambda Managed Instances at given numbers in flight, beside the default
+// model running the same invocations one at a time:
+//
+//	go run ./cmd/lambda-bench managed --extension dist/amd64/otelcol-lambda-launcher \
+//		--env OTELCOL_LAMBDA_COLLECTOR=$PWD/dist/amd64/otelcol-lambda --in-flight 8,32
 package main
 
 import (
@@ -35,6 +42,13 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == nullExtensionArg {
 		if err := nullExtension(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "managed" {
+		if err := managedMain(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "lambda-bench managed:", err)
 			os.Exit(1)
 		}
 		return

@@ -105,6 +105,10 @@ func (e *StatusError) Error() string {
 
 // Client talks to one extension's view of the APIs.
 type Client struct {
+	// InitializationType is the execution model (AWS_LAMBDA_INITIALIZATION_TYPE):
+	// on Lambda Managed Instances Register asks for SHUTDOWN only.
+	InitializationType string
+
 	base  string
 	http  *http.Client
 	id    string
@@ -120,12 +124,11 @@ func New(runtimeAPI string) *Client {
 // ID returns the extension identifier received at registration.
 func (c *Client) ID() string { return c.id }
 
-// Register registers the extension for INVOKE and SHUTDOWN, asking for the
-// account id.
+// Register registers the extension for the events of its execution model
+// (wire.RegisterBody of InitializationType), asking for the account id.
 func (c *Client) Register(ctx context.Context, name string) (Registration, error) {
 	var reg Registration
-	body := []byte(`{"events":["INVOKE","SHUTDOWN"]}`)
-	resp, err := c.do(ctx, "register", http.MethodPost, extensionPath+"/register", body, map[string]string{
+	resp, err := c.do(ctx, "register", http.MethodPost, extensionPath+"/register", wire.RegisterBody(c.InitializationType), map[string]string{
 		headerName:    name,
 		headerFeature: "accountId",
 	})

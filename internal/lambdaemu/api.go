@@ -91,6 +91,10 @@ func (e *Emulator) handleRegister(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, "InvalidRequest", "events: unknown event "+strconv.Quote(ev))
 			return
 		}
+		if ev == "INVOKE" && e.cfg.managed() {
+			writeError(w, http.StatusBadRequest, "InvalidRequest", "events: INVOKE is not available on Lambda Managed Instances; register for SHUTDOWN and learn invocations from the Telemetry API")
+			return
+		}
 		events[ev] = true
 	}
 	e.mu.Lock()
@@ -265,13 +269,17 @@ func (e *Emulator) handleRuntimeNext(w http.ResponseWriter, r *http.Request) {
 			e.mu.Unlock()
 			return
 		}
-		e.rt.started = true
-		e.fn.emitInitRuntimeDone(e.hub, time.Now(), "init", "success", "", e.initStart)
+		if !e.rt.started { // the first of several workers
+			e.rt.started = true
+			e.fn.emitInitRuntimeDone(e.hub, time.Now(), "init", "success", "", e.initStart)
+		}
 	}
+	e.rt.waiting++
 	e.rt.inNext, e.rt.reset = true, false
 	e.notifyLocked()
 	err := e.waitLocked(r.Context(), func() bool { return len(e.rt.queue) > 0 })
-	e.rt.inNext = false
+	e.rt.waiting--
+	e.rt.inNext = e.rt.waiting > 0
 	e.notifyLocked()
 	if err != nil {
 		e.mu.Unlock()
@@ -299,6 +307,9 @@ func (e *Emulator) handleRuntimeResult(w http.ResponseWriter, r *http.Request) {
 	isError := strings.HasSuffix(r.URL.Path, "/error")
 	e.mu.Lock()
 	inv := e.rt.current
+	if e.cfg.managed() {
+		inv = e.running[id]
+	}
 	valid := inv != nil && inv.rec.requestID == id && inv.delivered && !inv.finished && !arrived.After(inv.deadline)
 	e.mu.Unlock()
 	if !valid {
@@ -388,6 +399,16 @@ func (e *Emulator) ExtensionLog(line string) {
 func (e *Emulator) currentRequestID() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.cfg.managed() {
+		// A runtime process's output says nothing of whose it is: only
+		// while one invocation runs is that known.
+		if len(e.running) == 1 {
+			for id := range e.running {
+				return id
+			}
+		}
+		return ""
+	}
 	if e.rt.current != nil && !e.rt.current.finished {
 		return e.rt.current.rec.requestID
 	}

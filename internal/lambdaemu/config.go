@@ -16,6 +16,8 @@ type Config struct {
 	AccountID       string // default "123456789012"
 	Handler         string // returned by /extension/register; default "bootstrap"
 	// InitializationType for AWS_LAMBDA_INITIALIZATION_TYPE and platform.initStart; default "on-demand".
+	// InitManagedInstances selects Lambda Managed Instances' execution model
+	// (managed.go): concurrent invocations, no INVOKE, no freeze.
 	InitializationType string
 	RuntimeVersion     string // default "provided:al2023.v100"
 	// MemoryUsedMB is reported as maxMemoryUsedMB; default 64.
@@ -40,6 +42,11 @@ type Config struct {
 	OnFreeze func()
 	OnThaw   func()
 }
+
+// InitManagedInstances is the InitializationType of Lambda Managed Instances.
+const InitManagedInstances = "lambda-managed-instances"
+
+func (c Config) managed() bool { return c.InitializationType == InitManagedInstances }
 
 func (c Config) withDefaults() Config {
 	def := func(s *string, v string) {

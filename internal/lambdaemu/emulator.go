@@ -39,8 +39,10 @@ type Emulator struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	// invokeMu serialises Invoke and Shutdown: one invocation at a time, as on Lambda.
-	invokeMu  sync.Mutex
+	// invokeMu serialises Invoke and Shutdown: one invocation at a time, as on
+	// Lambda. On Lambda Managed Instances invocations share it (RLock) and
+	// Shutdown waits for them all.
+	invokeMu  sync.RWMutex
 	closeOnce sync.Once
 
 	mu             sync.Mutex
@@ -56,12 +58,15 @@ type Emulator struct {
 	rt             runtimeState
 	procs          []*Process
 	runtimeCancels []context.CancelFunc
+	// running: Lambda Managed Instances' invocations in progress, by request id.
+	running map[string]*invocation
 }
 
 type runtimeState struct {
 	launched bool // RunRuntime or StartRuntime was called, or a runtime called next
 	started  bool // called next at least once: runtime init done
 	inNext   bool
+	waiting  int  // runtime workers in next (one, except on Lambda Managed Instances)
 	reset    bool // timed out: its invocation was abandoned
 	dead     bool // its process exited
 	queue    []*invocation
@@ -118,6 +123,7 @@ func Start(cfg Config) (*Emulator, error) {
 	e := &Emulator{
 		cfg: cfg, fn: cfg.functionInfo(), ln: ln, tmp: tmp, log: &eventLog{}, gate: newFreezeGate(),
 		ctx: ctx, cancel: cancel, changed: make(chan struct{}), expected: cfg.Extensions, coldStart: true,
+		running: map[string]*invocation{},
 	}
 	e.hub = newTelemetryHub(ctx, cfg.Telemetry, e.gate, e.log)
 	e.srv = &http.Server{Handler: e.routes(), ReadHeaderTimeout: 10 * time.Second}
@@ -261,7 +267,7 @@ func (e *Emulator) runInit() {
 		e.phase = phaseInvoke
 	}
 	e.log.add(Event{Kind: EventLifecycle, Detail: "init " + status})
-	if status == "success" {
+	if status == "success" && !e.cfg.managed() {
 		// Frozen before anyone can see Init done: an Invoke waiting in
 		// WaitInit would otherwise thaw first and be frozen mid-invocation.
 		e.mu.Unlock()
@@ -338,8 +344,12 @@ type InvokeResult struct {
 	LateExtensions []string
 }
 
-// Invoke runs one invocation and returns once the environment froze again.
+// Invoke runs one invocation and returns once the environment froze again
+// (on Lambda Managed Instances: once it ended; invocations may overlap).
 func (e *Emulator) Invoke(ctx context.Context, req InvokeRequest) (InvokeResult, error) {
+	if e.cfg.managed() {
+		return e.invokeConcurrent(ctx, req)
+	}
 	e.invokeMu.Lock()
 	defer e.invokeMu.Unlock()
 	if err := e.WaitInit(ctx); err != nil {
@@ -365,19 +375,7 @@ func (e *Emulator) Invoke(ctx context.Context, req InvokeRequest) (InvokeResult,
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	timeout := req.Timeout
-	if timeout <= 0 {
-		timeout = e.cfg.Timeout
-	}
-	trace := req.TraceHeader
-	if trace == "" && !req.NoTrace {
-		trace = NewTraceHeader()
-	}
-	inv := &invocation{payload: req.Payload, rec: invocationRecord{
-		requestID: newRequestID(), clientTrace: trace, spanID: randomHex(8), start: time.Now(),
-	}}
-	// Whole milliseconds, as the runtime sees it in Lambda-Runtime-Deadline-Ms.
-	inv.deadline = time.UnixMilli(inv.rec.start.Add(timeout).UnixMilli())
+	inv := e.newInvocation(req)
 	if e.coldStart {
 		inv.rec.initDuration, e.coldStart = e.initDuration, false
 	}
@@ -408,12 +406,8 @@ func (e *Emulator) Invoke(ctx context.Context, req InvokeRequest) (InvokeResult,
 	if errors.Is(err, ErrClosed) {
 		return InvokeResult{}, err
 	}
-	if !inv.finished {
-		inv.finished = true
-		inv.rec.status, inv.rec.errorType = "timeout", "Sandbox.Timedout"
+	if e.timeOutLocked(inv) {
 		e.rt.reset = true
-		e.fn.emitRuntimeDone(e.hub, time.Now(), &inv.rec)
-		e.notifyLocked()
 	}
 
 	// The invocation ends when the runtime and every extension are back in next.

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -270,10 +272,12 @@ func (e *Emulator) processExited(p *Process, err error) {
 	defer e.mu.Unlock()
 	if !p.extension {
 		e.rt.dead, e.rt.inNext = true, false
-		if inv := e.rt.current; inv != nil && !inv.finished {
-			inv.finished = true
-			inv.rec.status, inv.rec.errorType = "failure", "Runtime.ExitError"
-			e.fn.emitRuntimeDone(e.hub, now, &inv.rec)
+		for _, inv := range append([]*invocation{e.rt.current}, slices.Collect(maps.Values(e.running))...) {
+			if inv != nil && !inv.finished {
+				inv.finished = true
+				inv.rec.status, inv.rec.errorType = "failure", "Runtime.ExitError"
+				e.fn.emitRuntimeDone(e.hub, now, &inv.rec)
+			}
 		}
 		if !e.initDone && e.initErrType == "" {
 			e.initErrType = "Runtime.ExitError"

@@ -25,7 +25,11 @@ import (
 // apiClient is one extension's view of the Extensions API.
 type apiClient struct {
 	addr string // AWS_LAMBDA_RUNTIME_API
-	id   string // the extension identifier, from /register
+	// initType is AWS_LAMBDA_INITIALIZATION_TYPE: on Lambda Managed
+	// Instances the launcher registers for SHUTDOWN only, and the relay
+	// passes that one event on.
+	initType string
+	id       string // the extension identifier, from /register
 	// registration is the /register response body: the function's name,
 	// version, handler and account id, as a JSON object.
 	registration []byte
@@ -42,9 +46,10 @@ func (e *statusError) Error() string {
 	return e.op + ": HTTP " + strconv.Itoa(e.status) + ": " + strings.TrimSpace(e.body)
 }
 
-// register registers the extension for INVOKE and SHUTDOWN, asking for the account id.
+// register registers the extension for the events of its execution model
+// (wire.RegisterBody of initType), asking for the account id.
 func (c *apiClient) register(ctx context.Context, name string) error {
-	resp, err := c.call(ctx, "register", "POST", "/register", []byte(`{"events":["INVOKE","SHUTDOWN"]}`),
+	resp, err := c.call(ctx, "register", "POST", "/register", wire.RegisterBody(c.initType),
 		rawhttp.Header{Name: wire.HeaderName, Value: name}, rawhttp.Header{Name: wire.HeaderFeature, Value: "accountId"})
 	if err != nil {
 		return err

@@ -41,6 +41,7 @@ import (
 	"syscall"
 
 	"github.com/lambda-o11y/otelcol-lambda/internal/configuri"
+	"github.com/lambda-o11y/otelcol-lambda/internal/extensionapi/wire"
 )
 
 const (
@@ -69,7 +70,7 @@ func run() int {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 
-	client := &apiClient{addr: api}
+	client := &apiClient{addr: api, initType: os.Getenv(wire.EnvInitializationType)}
 	if err := client.register(context.Background(), filepath.Base(os.Args[0])); err != nil {
 		logError(err.Error())
 		return 1

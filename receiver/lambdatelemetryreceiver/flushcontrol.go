@@ -55,10 +55,14 @@ type plan struct {
 // it has seen and the clock reading it is given. The event loop asks it once
 // per INVOKE; the listener asks whether deliveries go downstream on arrival.
 type flushControl struct {
-	strategy Strategy
-	interval time.Duration
-	warmup   int
-	idleGap  time.Duration
+	// concurrent: Lambda Managed Instances, where no INVOKE comes and the
+	// environment never freezes: whatever the strategy, deliveries go
+	// downstream on arrival and aggregates are emitted every interval.
+	concurrent bool
+	strategy   Strategy
+	interval   time.Duration
+	warmup     int
+	idleGap    time.Duration
 
 	invokes []time.Time // the last warmup+1 INVOKE times, oldest first
 
@@ -120,14 +124,15 @@ func (f *flushControl) nonBlockingUntil() time.Time {
 	return always
 }
 
-// emitDue reports, during a non-blocking invocation, whether flush.interval
-// has passed since the last emission (and counts this one): a long
-// invocation emits its metrics and aggregates on time, not only at the next
-// INVOKE. During a blocking invocation the loop's own backstop does it.
+// emitDue reports, during a non-blocking invocation (always, when
+// concurrent), whether flush.interval has passed since the last emission
+// (and counts this one): a long invocation emits its metrics and aggregates
+// on time, not only at the next INVOKE. During a blocking invocation the
+// loop's own backstop does it.
 func (f *flushControl) emitDue(now time.Time) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.nonBlocking && f.dueLocked(now)
+	return (f.nonBlocking || f.concurrent) && f.dueLocked(now)
 }
 
 func (f *flushControl) dueLocked(now time.Time) bool {
@@ -160,5 +165,5 @@ func (f *flushControl) regular() bool {
 func (f *flushControl) pushOnArrival() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.nonBlocking && f.strategy != StrategyPeriodic
+	return f.concurrent || f.nonBlocking && f.strategy != StrategyPeriodic
 }

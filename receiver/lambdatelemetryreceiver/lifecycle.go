@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/component/componentstatus"
@@ -23,7 +24,17 @@ const localBudget = time.Second
 // whether the call waits for the invocation's data to reach the backend.
 // Before each call the heap is released if a burst left it large (after the
 // flush of a blocking invocation; at the start of a non-blocking one).
+// On Lambda Managed Instances /event/next returns SHUTDOWN only: the
+// Telemetry API is the one source of invocations, deliveries go downstream
+// on arrival (the listener), and a timer emits metrics and aggregates.
 func (r *lambdaReceiver) run(ctx context.Context) {
+	if r.fc.concurrent {
+		tctx, cancel := context.WithCancel(ctx)
+		var ticking sync.WaitGroup
+		ticking.Go(func() { r.emitEvery(tctx) })
+		r.stopEmitting = func() { cancel(); ticking.Wait() }
+		defer r.stopEmitting()
+	}
 	for {
 		if r.heap.maybeRelease() {
 			r.tr.Count(translator.MetricHeapReleases, 1)
@@ -114,6 +125,24 @@ func (r *lambdaReceiver) waitRuntimeDone(ctx context.Context, requestID string, 
 	}
 }
 
+// emitEvery emits metrics and aggregates every flush.interval (concurrent
+// mode): with no INVOKE and no freeze, nothing else marks time. A delivery
+// that finds the interval passed emits too (emitDue counts both).
+func (r *lambdaReceiver) emitEvery(ctx context.Context) {
+	tick := time.NewTicker(r.cfg.Flush.Interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if r.fc.emitDue(r.opts.now()) {
+				r.flush(context.WithoutCancel(ctx), lambdalifecycle.Background, localBudget)
+			}
+		}
+	}
+}
+
 // onShutdown waits briefly for the trailing platform.report, stops the
 // listener, makes the final flush within the deadline Lambda gave, then
 // stops the collector.
@@ -130,6 +159,9 @@ func (r *lambdaReceiver) onShutdown(ctx context.Context, ev extensionapi.Event) 
 	wcancel()
 	if err := r.server.Shutdown(sctx); err != nil {
 		r.logger.Warn("Telemetry listener did not stop in time", zap.Error(err))
+	}
+	if r.stopEmitting != nil {
+		r.stopEmitting() // no background emission overlaps the final one
 	}
 	r.tr.Close()
 	r.flush(sctx, lambdalifecycle.Final, 0)

@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/lambda-o11y/otelcol-lambda/internal/extensionapi"
+	"github.com/lambda-o11y/otelcol-lambda/internal/extensionapi/wire"
 	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver/internal/metadata"
 	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver/internal/translator"
 )
@@ -32,8 +33,12 @@ const (
 	errTypeSubscribe = "Extension.TelemetrySubscriptionFailed"
 )
 
-// fallbackSchema is tried when Lambda refuses the configured schema version.
-const fallbackSchema = "2022-12-13"
+// fallbackSchema is tried when Lambda refuses the configured schema version;
+// Lambda Managed Instances accept managedSchema only.
+const (
+	fallbackSchema = "2022-12-13"
+	managedSchema  = "2025-01-29"
+)
 
 type lambdaReceiver struct {
 	cfg    *Config
@@ -41,6 +46,11 @@ type lambdaReceiver struct {
 	opts   options
 	logger *zap.Logger
 	obs    *receiverhelper.ObsReport
+
+	// initType is AWS_LAMBDA_INITIALIZATION_TYPE: on Lambda Managed
+	// Instances (fc.concurrent) invocations overlap, no INVOKE comes and the
+	// environment never freezes (see run).
+	initType string
 
 	nextLogs    consumer.Logs
 	nextTraces  consumer.Traces
@@ -60,6 +70,8 @@ type lambdaReceiver struct {
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// stopEmitting stops run's timer (concurrent mode) and waits for it.
+	stopEmitting func()
 }
 
 func newReceiver(set receiver.Settings, cfg *Config, o options) (*lambdaReceiver, error) {
@@ -71,9 +83,12 @@ func newReceiver(set receiver.Settings, cfg *Config, o options) (*lambdaReceiver
 	if err != nil {
 		return nil, err
 	}
+	initType, _ := o.lookupEnv(wire.EnvInitializationType)
+	fc := newFlushControl(cfg.Flush)
+	fc.concurrent = wire.ManagedInstances(initType)
 	return &lambdaReceiver{
 		cfg: cfg, set: set, opts: o, logger: set.Logger, obs: obs,
-		fc: newFlushControl(cfg.Flush), dedup: newBatchDedup(dedupWindow), heap: newHeapReleaser(cfg.HeapReleaseSlack),
+		initType: initType, fc: fc, dedup: newBatchDedup(dedupWindow), heap: newHeapReleaser(cfg.HeapReleaseSlack),
 	}, nil
 }
 
@@ -87,6 +102,7 @@ func (r *lambdaReceiver) Start(ctx context.Context, host component.Host) error {
 		return errors.New("lambdatelemetry: AWS_LAMBDA_RUNTIME_API is not set: this receiver runs only as an AWS Lambda extension (or under a Lambda emulator)")
 	}
 	r.client = extensionapi.New(runtimeAPI)
+	r.client.InitializationType = r.initType
 	reg, err := r.register(ctx)
 	if err != nil {
 		return err
@@ -100,6 +116,7 @@ func (r *lambdaReceiver) Start(ctx context.Context, host component.Host) error {
 		MaxRecordBytes: r.cfg.MaxRecordBytes,
 		Cumulative:     r.cfg.MetricsTemporality == "cumulative",
 		FunctionName:   firstNonEmpty(reg.FunctionName, r.env("AWS_LAMBDA_FUNCTION_NAME")),
+		Concurrent:     r.fc.concurrent,
 		Now:            r.opts.now,
 	})
 
@@ -140,7 +157,8 @@ func (r *lambdaReceiver) register(ctx context.Context) (extensionapi.Registratio
 }
 
 // subscribe asks for the configured schema and falls back to 2022-12-13 when
-// Lambda refuses it (older runtimes of the API).
+// Lambda refuses it (older runtimes of the API); on Lambda Managed Instances
+// it asks for 2025-01-29, the one schema they accept.
 func (r *lambdaReceiver) subscribe(ctx context.Context, port int) error {
 	host, _, _ := net.SplitHostPort(r.cfg.Endpoint)
 	sub := extensionapi.Subscription{
@@ -151,9 +169,14 @@ func (r *lambdaReceiver) subscribe(ctx context.Context, port int) error {
 		},
 		Destination: extensionapi.Destination{Protocol: "HTTP", URI: "http://" + net.JoinHostPort(host, strconv.Itoa(port)) + "/"},
 	}
+	if r.fc.concurrent && sub.SchemaVersion != managedSchema {
+		r.logger.Warn("Lambda Managed Instances require the Telemetry API schema "+managedSchema+"; using it",
+			zap.String("configured", sub.SchemaVersion))
+		sub.SchemaVersion = managedSchema
+	}
 	err := r.client.Subscribe(ctx, sub)
 	var se *extensionapi.StatusError
-	if errors.As(err, &se) && se.Status == http.StatusBadRequest && sub.SchemaVersion != fallbackSchema {
+	if errors.As(err, &se) && se.Status == http.StatusBadRequest && sub.SchemaVersion != fallbackSchema && !r.fc.concurrent {
 		r.logger.Warn("Telemetry API refused the schema version, falling back",
 			zap.String("refused", sub.SchemaVersion), zap.String("fallback", fallbackSchema), zap.Error(err))
 		sub.SchemaVersion = fallbackSchema

@@ -26,7 +26,28 @@ const (
 	// RelayedEvent per line from file descriptor R and writes one RelayAck
 	// per line to W. The launcher then owns /event/next (see RelayAck).
 	EnvRelay = "OTELCOL_LAMBDA_EVENT_RELAY"
+
+	// EnvInitializationType is how Lambda tells an extension its execution
+	// model; InitManagedInstances is Lambda Managed Instances', where an
+	// environment serves several invocations at once, is never frozen, and
+	// extensions cannot register for INVOKE.
+	EnvInitializationType = "AWS_LAMBDA_INITIALIZATION_TYPE"
+	InitManagedInstances  = "lambda-managed-instances"
 )
+
+// ManagedInstances reports whether initType (the value of
+// EnvInitializationType) is Lambda Managed Instances.
+func ManagedInstances(initType string) bool { return initType == InitManagedInstances }
+
+// RegisterBody is the /register body for the execution model initType:
+// INVOKE and SHUTDOWN, or SHUTDOWN only on Lambda Managed Instances (which
+// refuses INVOKE; invocations are learnt from the Telemetry API there).
+func RegisterBody(initType string) []byte {
+	if ManagedInstances(initType) {
+		return []byte(`{"events":["SHUTDOWN"]}`)
+	}
+	return []byte(`{"events":["INVOKE","SHUTDOWN"]}`)
+}
 
 // RelayedEvent is one line of the relay: the event /event/next returned, when
 // it arrived, and whether the relay already called /event/next again

@@ -46,10 +46,11 @@ func (s *initState) phase(name string) *phase {
 }
 
 // coldStartType reports whether the first invocation pays for the init: not
-// so for provisioned concurrency, whose init ran ahead of any request.
+// so for provisioned concurrency and Lambda Managed Instances, whose init
+// ran ahead of any request.
 func (s *initState) coldStartType() bool {
 	for _, p := range s.phases {
-		if p.name == "init" && p.initType == "provisioned-concurrency" {
+		if p.name == "init" && (p.initType == "provisioned-concurrency" || p.initType == "lambda-managed-instances") {
 			return false
 		}
 	}

@@ -84,6 +84,10 @@ func (t *Translator) onStart(ev *telemetryapi.Event, p *telemetryapi.Platform) {
 	t.setPlatformTracing(inv, p.Tracing)
 	t.invocationN++
 	inv.coldStart = t.invocationN == 1 && t.init.coldStartType()
+	if t.inFlight != nil && !inv.done {
+		t.inFlight[inv] = struct{}{}
+		t.metrics.get(MetricInvocationsInFlight).setMax(float64(len(t.inFlight)))
+	}
 	// Kept in start order (deliveries are in order, so this is an append).
 	i := len(t.started)
 	for i > 0 && t.started[i-1].startTime.After(inv.startTime) {
@@ -104,6 +108,24 @@ func (t *Translator) invocationAt(at time.Time) *invocation {
 			return t.started[i]
 		}
 	}
+	return nil
+}
+
+// soleInFlight is, in a concurrent environment, the invocation a line
+// without a request id belongs to: the one in flight when it was delivered
+// (the Telemetry API delivers in order, so that is when it was written), if
+// there is exactly one. With several it is unknown: the line is counted and
+// belongs to none. Between invocations it belongs to none, as init output.
+func (t *Translator) soleInFlight() *invocation {
+	switch len(t.inFlight) {
+	case 0:
+		return nil
+	case 1:
+		for inv := range t.inFlight {
+			return inv
+		}
+	}
+	t.metrics.get(MetricUnattributedRecords).add(1)
 	return nil
 }
 
@@ -170,6 +192,7 @@ func (t *Translator) onReport(ev *telemetryapi.Event, p *telemetryapi.Platform) 
 // and counts the invocation.
 func (t *Translator) finishLocked(inv *invocation, end time.Time, status, errorType string, durationMs float64, phases []telemetryapi.Span) {
 	inv.done = true
+	delete(t.inFlight, inv)
 	traceID, spanID := inv.ids(t)
 	start := inv.startTime
 	if !inv.started || start.IsZero() {

@@ -117,7 +117,8 @@ func (t *Translator) prefixRequestID(line string) string {
 
 // newRecord appends a record tied to its invocation: the request id of the
 // record, else the invocation that had started at the record's time (init
-// output is nobody's); with that invocation's trace
+// output is nobody's), or in a concurrent environment the only one in
+// flight (soleInFlight); with that invocation's trace
 // context so logs of uninstrumented functions still correlate. The span id is
 // fixed by platform.start: a record seen before it gets the trace id only.
 func (t *Translator) newRecord(ev *telemetryapi.Event, requestID string) plog.LogRecord {
@@ -130,7 +131,10 @@ func (t *Translator) newRecord(ev *telemetryapi.Event, requestID string) plog.Lo
 	switch {
 	case requestID != "":
 		inv = t.invocationLocked(requestID)
-	case ev.Type == telemetryapi.TypeFunction || ev.Type == telemetryapi.TypeExtension:
+	case ev.Type != telemetryapi.TypeFunction && ev.Type != telemetryapi.TypeExtension:
+	case t.opts.Concurrent:
+		inv = t.soleInFlight()
+	default:
 		inv = t.invocationAt(ev.Time)
 	}
 	if inv == nil {

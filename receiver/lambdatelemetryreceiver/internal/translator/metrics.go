@@ -33,6 +33,8 @@ const (
 	MetricTruncatedRecords    = "otelcol.lambdatelemetry.truncated_records"
 	MetricDuplicateRecords    = "otelcol.lambdatelemetry.duplicate_records"
 	MetricHeapReleases        = "otelcol.lambdatelemetry.heap_releases"
+	MetricUnattributedRecords = "otelcol.lambdatelemetry.unattributed_records"
+	MetricInvocationsInFlight = "aws.lambda.invocations_in_flight"
 )
 
 // durationBounds (seconds) cover Lambda's range: 1 ms to its 15 min limit.
@@ -91,6 +93,13 @@ func (m *instrument) set(v float64) {
 	m.last = v
 }
 
+// setMax sets a gauge to v unless it holds more since the last emission.
+func (m *instrument) setMax(v float64) {
+	if !m.touched || v > m.last {
+		m.set(v)
+	}
+}
+
 func (m *instrument) reset() {
 	m.touched = false
 	m.sum, m.count, m.min, m.max, m.last = 0, 0, 0, 0, 0
@@ -130,6 +139,8 @@ func newInstruments(cumulative bool, start pcommon.Timestamp) *instruments {
 		{name: MetricTruncatedRecords, unit: "{record}", desc: "Log records cut to max_record_bytes.", kind: kindIntSum},
 		{name: MetricDuplicateRecords, unit: "{record}", desc: "Telemetry API records discarded because Lambda delivered their batch again.", kind: kindIntSum},
 		{name: MetricHeapReleases, unit: "{release}", desc: "Times the process's heap was returned to the OS after a burst (heap_release_slack).", kind: kindIntSum},
+		{name: MetricUnattributedRecords, unit: "{record}", desc: "Log lines without a request id delivered while several invocations were in flight (Lambda Managed Instances): kept without an invocation.", kind: kindIntSum},
+		{name: MetricInvocationsInFlight, unit: "{invocation}", desc: "Most invocations in flight at once (platform.start seen, platform.runtimeDone not yet) since the last emission (Lambda Managed Instances).", kind: kindGauge},
 	} {
 		in.list = append(in.list, m)
 		in.byName[m.name] = m

@@ -29,6 +29,13 @@ type Options struct {
 	MaxRecordBytes int  // bound on a log record's body
 	Cumulative     bool // metric temporality
 	FunctionName   string
+	// Concurrent: invocations overlap (Lambda Managed Instances). A log line
+	// then belongs to the invocation its request id names, or to the only
+	// one in flight; one without a request id while several are in flight
+	// is kept without an invocation and counted (MetricUnattributedRecords),
+	// never guessed. The invocations in flight are also reported
+	// (MetricInvocationsInFlight).
+	Concurrent bool
 	// Now is the clock and Rand the source of generated ids; tests inject both.
 	Now  func() time.Time
 	Rand io.Reader
@@ -36,8 +43,12 @@ type Options struct {
 
 // maxTracked bounds the invocations remembered while waiting for their late
 // platform.report; older ones are forgotten (their report then counts as a
-// report without a known start).
-const maxTracked = 64
+// report without a known start). Concurrent environments keep more: every
+// invocation in flight is remembered, and hundreds may be.
+const (
+	maxTracked           = 64
+	maxTrackedConcurrent = 4096
+)
 
 // Translator is safe for concurrent use.
 type Translator struct {
@@ -51,8 +62,10 @@ type Translator struct {
 	spans       ptrace.SpanSlice
 	metrics     *instruments
 	invocations map[string]*invocation
-	order       []string      // request ids, oldest first, for eviction
-	started     []*invocation // by platform.start time, for attributing lines by time
+	order       []string                 // request ids, oldest first, for eviction
+	started     []*invocation            // by platform.start time, for attributing lines by time
+	inFlight    map[*invocation]struct{} // Concurrent: platform.start seen, not finished
+	maxTracked  int
 	init        initState
 	invocationN int
 	changed     chan struct{} // closed and replaced at every Add
@@ -71,8 +84,15 @@ func New(resource pcommon.Resource, opts Options) *Translator {
 		resource:    resource,
 		invocations: map[string]*invocation{},
 		changed:     make(chan struct{}),
+		maxTracked:  maxTracked,
 	}
 	t.metrics = newInstruments(opts.Cumulative, pcommon.NewTimestampFromTime(opts.Now()))
+	if opts.Concurrent {
+		t.inFlight = map[*invocation]struct{}{}
+		t.maxTracked = maxTrackedConcurrent
+		// Exported from the start: zero unattributed lines is a result.
+		t.metrics.get(MetricUnattributedRecords).add(0)
+	}
 	t.resetLogs()
 	t.resetTraces()
 	return t
@@ -192,6 +212,10 @@ func (t *Translator) TakeMetrics(stats []lambdalifecycle.Stat) pmetric.Metrics {
 	sm.Scope().SetName(t.opts.ScopeName)
 	sm.Scope().SetVersion(t.opts.ScopeVersion)
 	now := pcommon.NewTimestampFromTime(t.opts.Now())
+	if n := len(t.inFlight); n > 0 {
+		// Long invocations are in flight at every emission, not only at their start.
+		t.metrics.get(MetricInvocationsInFlight).setMax(float64(n))
+	}
 	t.metrics.emit(sm, now)
 	emitStats(sm, stats, t.metrics.processStart, now)
 	if sm.Metrics().Len() == 0 {
@@ -217,9 +241,10 @@ func (t *Translator) invocationLocked(requestID string) *invocation {
 	inv := &invocation{requestID: requestID, runtimeDone: make(chan struct{})}
 	t.invocations[requestID] = inv
 	t.order = append(t.order, requestID)
-	if len(t.order) > maxTracked {
+	if len(t.order) > t.maxTracked {
 		if old := t.invocations[t.order[0]]; old.started {
 			t.started = slices.DeleteFunc(t.started, func(i *invocation) bool { return i == old })
+			delete(t.inFlight, old)
 		}
 		delete(t.invocations, t.order[0])
 		t.order = t.order[1:]
