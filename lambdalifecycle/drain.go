@@ -63,13 +63,14 @@ type hook struct {
 	fn    DrainFunc
 }
 
-// Registry holds drain hooks and stats sources. Components use Default;
+// Registry holds drain hooks, stats sources and backlogs. Components use Default;
 // tests may make their own.
 type Registry struct {
-	mu     sync.Mutex
-	nextID uint64
-	hooks  []hook
-	stats  []statsSource
+	mu       sync.Mutex
+	nextID   uint64
+	hooks    []hook
+	stats    []statsSource
+	backlogs []backlogSource
 	// drainMu serialises Drain calls so two barriers never interleave.
 	drainMu sync.Mutex
 }

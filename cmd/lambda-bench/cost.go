@@ -145,10 +145,12 @@ func (c *costConfig) run(w io.Writer) error {
 		"CPU: the extension's utime+stime (its process group) from ready (/proc/<pid>/stat) to exit (rusage, which counts the children it waited for), SHUTDOWN's drain included, "+
 		"per 1000 function log lines (plain text, about 100 B each). Delivered: distinct lines at the backend after SHUTDOWN. "+
 		"SHUTDOWN: in time, or killed at its deadline (2 s). "+
-		"Floor (with --floor): a null extension's post-runtime median / p99 in the same session.\n\n",
+		"Floor (with --floor): a null extension's post-runtime median / p99 in the same session. "+
+		"Data age: from an invocation's start to the first arrival of each of its lines at the backend, median / max "+
+		"(SHUTDOWN's drain included).\n\n",
 		c.invocations, c.invocations)
-	fmt.Fprintln(w, "| lines/invocation | interval | backend | post-runtime median | p99 | floor | CPU per 1000 lines | lines delivered | SHUTDOWN |")
-	fmt.Fprintln(w, "|---:|---:|---|---:|---:|---:|---:|---:|---|")
+	fmt.Fprintln(w, "| lines/invocation | interval | backend | post-runtime median | p99 | floor | CPU per 1000 lines | lines delivered | data age | SHUTDOWN |")
+	fmt.Fprintln(w, "|---:|---:|---|---:|---:|---:|---:|---:|---:|---|")
 	for _, interval := range c.intervals {
 		for _, mode := range c.backends {
 			for _, lines := range c.lines {
@@ -157,8 +159,9 @@ func (c *costConfig) run(w io.Writer) error {
 				if err != nil {
 					return fmt.Errorf("%d lines every %s, backend %s: %w", lines, interval, mode, err)
 				}
-				fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %d/%d | %s |\n", lines, interval, mode,
-					ms(percentile(r.post, 0.5)), ms(percentile(r.post, 0.99)), floorText(r.floor), cpuPer1000(r.cpu, r.linesWritten), r.delivered, r.linesWritten, shutdownText(r.shutdownOK))
+				fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %d/%d | %s | %s |\n", lines, interval, mode,
+					ms(percentile(r.post, 0.5)), ms(percentile(r.post, 0.99)), floorText(r.floor), cpuPer1000(r.cpu, r.linesWritten), r.delivered, r.linesWritten,
+					ageText(r.age), shutdownText(r.shutdownOK))
 			}
 		}
 	}
@@ -208,6 +211,7 @@ func (c *costConfig) run(w io.Writer) error {
 type sessionResult struct {
 	post             []time.Duration
 	floor            []time.Duration // the null extension's post-runtime times (--floor)
+	age              []time.Duration // per delivered line: its invocation's start to its first arrival
 	cpu              time.Duration   // ready to exit
 	rssReady, rssEnd float64
 	linesWritten     int
@@ -321,7 +325,8 @@ type benchSession struct {
 	readyCPU time.Duration
 	rssReady float64
 	output   *lambdaemutest.Output
-	next     time.Time // when the next invocation may start
+	next     time.Time            // when the next invocation may start
+	started  map[string]time.Time // when each invocation started, by request id
 }
 
 // benchLine is the k-th line of invocation id: about 100 bytes, unique.
@@ -330,7 +335,7 @@ func benchLine(id string, k int) string {
 }
 
 func (c *costConfig) start(lines int) (*benchSession, error) {
-	s := &benchSession{c: c, lines: lines, output: &lambdaemutest.Output{}}
+	s := &benchSession{c: c, lines: lines, output: &lambdaemutest.Output{}, started: map[string]time.Time{}}
 	sessionsMu.Lock()
 	sessions[s] = true
 	sessionsMu.Unlock()
@@ -387,6 +392,7 @@ func (s *benchSession) invokeEvery(n int, interval time.Duration) error {
 			time.Sleep(d)
 		}
 		s.next = time.Now().Add(interval)
+		start := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), s.c.timeout+time.Minute)
 		res, err := s.emu.Invoke(ctx, lambdaemu.InvokeRequest{Payload: []byte(`{}`)})
 		cancel()
@@ -394,6 +400,7 @@ func (s *benchSession) invokeEvery(n int, interval time.Duration) error {
 			return fmt.Errorf("invoke: %w; extension output:\n%s", err, s.output)
 		}
 		s.ids = append(s.ids, res.RequestID)
+		s.started[res.RequestID] = start
 	}
 	return nil
 }
@@ -407,7 +414,13 @@ func (s *benchSession) shutdown(r *sessionResult) error {
 		return err
 	}
 	<-s.proc.Done()
-	r.shutdownOK = sd.OK()
+	// The measured extension's outcome, not the null extension's (--floor).
+	r.shutdownOK = true
+	for _, p := range sd.Parties {
+		if p.Subscribed && !p.Finished && p.Name != nullExtensionName {
+			r.shutdownOK = false
+		}
+	}
 	if st := s.proc.Cmd.ProcessState; st != nil {
 		r.cpu = st.UserTime() + st.SystemTime() - s.readyCPU
 	}
@@ -418,13 +431,18 @@ func (s *benchSession) shutdown(r *sessionResult) error {
 	r.rssReady = s.rssReady
 	r.linesWritten = len(s.ids) * s.lines
 	want := map[string]bool{}
+	lineOf := map[string]string{} // line -> its request id
 	for _, id := range s.ids {
 		for k := range s.lines {
 			want[benchLine(id, k)] = true
+			lineOf[benchLine(id, k)] = id
 		}
 	}
 	got, _ := firstArrivals(s.be, want)
 	r.delivered = len(got)
+	for line, at := range got {
+		r.age = append(r.age, at.Sub(s.started[lineOf[line]]))
+	}
 	return nil
 }
 
@@ -465,6 +483,13 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	slices.Sort(s)
 	i := int(math.Ceil(p*float64(len(s)))) - 1
 	return s[max(0, min(i, len(s)-1))]
+}
+
+func ageText(age []time.Duration) string {
+	if len(age) == 0 {
+		return "—"
+	}
+	return ms(percentile(age, 0.5)) + " / " + ms(percentile(age, 1))
 }
 
 func floorText(floor []time.Duration) string {

@@ -171,6 +171,15 @@ func (c *Client) NextHint(ctx context.Context, nonBlockingUntil time.Time) (Even
 	return ev, nil
 }
 
+// Hint tells a launcher's relay, while this extension waits in NextHint, a
+// new time until which an INVOKE need not wait for it; a no-op without one.
+func (c *Client) Hint(nonBlockingUntil time.Time) error {
+	if c.relay == nil {
+		return nil
+	}
+	return c.relay.ack(nonBlockingUntil, true)
+}
+
 // Close releases a relay handed over (TakeOver); a no-op otherwise.
 func (c *Client) Close() error {
 	if c.relay == nil {

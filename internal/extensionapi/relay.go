@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -24,6 +25,7 @@ const EnvRelay = wire.EnvRelay
 type relay struct {
 	events *os.File
 	lines  *bufio.Reader
+	mu     sync.Mutex // one writer of acks at a time
 	acks   *os.File
 }
 
@@ -50,12 +52,7 @@ func openRelay(value string) (*relay, error) {
 // waits for the next one.
 func (r *relay) next(ctx context.Context, nonBlockingUntil time.Time) (Event, error) {
 	var ev Event
-	ack := wire.RelayAck{}
-	if !nonBlockingUntil.IsZero() {
-		ack.NonBlockingUntilMs = nonBlockingUntil.UnixMilli()
-	}
-	line, _ := json.Marshal(ack)
-	if _, err := r.acks.Write(append(line, '\n')); err != nil {
+	if err := r.ack(nonBlockingUntil, false); err != nil {
 		return ev, fmt.Errorf("event relay: acknowledging: %w", err)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = r.events.SetReadDeadline(time.Unix(1, 0)) })
@@ -77,6 +74,19 @@ func (r *relay) next(ctx context.Context, nonBlockingUntil time.Time) (Event, er
 	ev.Arrived = time.UnixMilli(re.ArrivedMs)
 	ev.Acknowledged = re.Acknowledged
 	return ev, nil
+}
+
+// ack writes one RelayAck line.
+func (r *relay) ack(nonBlockingUntil time.Time, update bool) error {
+	a := wire.RelayAck{Update: update}
+	if !nonBlockingUntil.IsZero() {
+		a.NonBlockingUntilMs = nonBlockingUntil.UnixMilli()
+	}
+	line, _ := json.Marshal(a)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, err := r.acks.Write(append(line, '\n'))
+	return err
 }
 
 func (r *relay) close() error {

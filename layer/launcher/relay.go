@@ -33,10 +33,11 @@ var errNotReady = errors.New("the collector exited before it was ready")
 // gone) it is a no-op extension.
 type relay struct {
 	client   *apiClient
-	events   *os.File     // to the collector
-	acks     <-chan int64 // from it: RelayAck.NonBlockingUntilMs; closed when it is gone
-	started  atomic.Bool  // the collector was ready and /event/next was called
-	shutdown atomic.Bool  // SHUTDOWN came (set before it is passed on)
+	events   *os.File        // to the collector
+	acks     <-chan struct{} // from it, one per event; closed when it is gone
+	until    atomic.Int64    // the latest RelayAck.NonBlockingUntilMs (an update's too)
+	started  atomic.Bool     // the collector was ready and /event/next was called
+	shutdown atomic.Bool     // SHUTDOWN came (set before it is passed on)
 }
 
 // newRelay makes the relay's pipes and returns the collector's ends, to pass
@@ -50,25 +51,29 @@ func newRelay(client *apiClient) (*relay, []*os.File, error) {
 	if err != nil {
 		return nil, nil, errors.Join(err, evR.Close(), evW.Close())
 	}
-	acks := make(chan int64, 16)
-	go readAcks(ackR, acks)
-	return &relay{client: client, events: evW, acks: acks}, []*os.File{evR, ackW}, nil
+	acks := make(chan struct{}, 16)
+	r := &relay{client: client, events: evW, acks: acks}
+	go r.readAcks(ackR, acks)
+	return r, []*os.File{evR, ackW}, nil
 }
 
 // relayEnv names the collector's ends, as newRelay orders them in ExtraFiles.
 const relayEnv = wire.EnvRelay + "=3,4"
 
-func readAcks(r *os.File, acks chan<- int64) {
+func (r *relay) readAcks(f *os.File, acks chan<- struct{}) {
 	defer close(acks)
-	defer r.Close()
-	lines := bufio.NewScanner(r)
+	defer f.Close()
+	lines := bufio.NewScanner(f)
 	for lines.Scan() {
 		var a wire.RelayAck
 		if err := json.Unmarshal(lines.Bytes(), &a); err != nil {
 			logError("event relay: the collector's acknowledgement " + strconv.Quote(lines.Text()) + ": " + err.Error())
 			return
 		}
-		acks <- a.NonBlockingUntilMs
+		r.until.Store(a.NonBlockingUntilMs)
+		if !a.Update {
+			acks <- struct{}{}
+		}
 	}
 }
 
@@ -80,14 +85,9 @@ func (r *relay) run(ctx context.Context) error {
 		// The collector then reads what was passed, then EOF: it stops
 		// rather than wait for events that cannot come.
 		defer r.events.Close()
-	}
-	var until int64 // the latest RelayAck.NonBlockingUntilMs
-	if alive {
-		u, ok := r.wait(ctx)
-		if !ok {
+		if !r.wait(ctx) {
 			return cmp.Or(ctx.Err(), errNotReady)
 		}
-		until = u
 	}
 	r.started.Store(true)
 	outstanding := 0 // events passed and not acknowledged
@@ -97,7 +97,7 @@ func (r *relay) run(ctx context.Context) error {
 			return err
 		}
 		arrived := time.Now().UnixMilli()
-		ack := ev.isInvoke() && arrived <= until
+		ack := ev.isInvoke() && arrived <= r.until.Load()
 		if ev.isShutdown() {
 			r.shutdown.Store(true)
 		}
@@ -119,34 +119,32 @@ func (r *relay) run(ctx context.Context) error {
 		// unless the policy let this INVOKE go.
 	collect:
 		for alive && outstanding > 0 {
-			var u int64
 			ok := true
 			if ack {
 				select {
-				case u, ok = <-r.acks:
+				case _, ok = <-r.acks:
 				default:
 					break collect
 				}
-			} else if u, ok = r.wait(ctx); !ok && ctx.Err() != nil {
+			} else if ok = r.wait(ctx); !ok && ctx.Err() != nil {
 				return ctx.Err()
 			}
 			if !ok {
 				alive = false
 				break
 			}
-			until = u
 			outstanding--
 		}
 	}
 }
 
 // wait takes the next acknowledgement; false when the collector is gone or ctx ends.
-func (r *relay) wait(ctx context.Context) (int64, bool) {
+func (r *relay) wait(ctx context.Context) bool {
 	select {
-	case u, ok := <-r.acks:
-		return u, ok
+	case _, ok := <-r.acks:
+		return ok
 	case <-ctx.Done():
-		return 0, false
+		return false
 	}
 }
 

@@ -23,12 +23,17 @@ type relayCollector struct {
 	acks   *os.File
 }
 
-func (c relayCollector) ack(until time.Time) {
+func (c relayCollector) ack(until time.Time) { c.write(until, false) }
+
+// hint changes the time without acknowledging anything.
+func (c relayCollector) hint(until time.Time) { c.write(until, true) }
+
+func (c relayCollector) write(until time.Time, update bool) {
 	var ms int64
 	if !until.IsZero() {
 		ms = until.UnixMilli()
 	}
-	line, _ := json.Marshal(wire.RelayAck{NonBlockingUntilMs: ms})
+	line, _ := json.Marshal(wire.RelayAck{NonBlockingUntilMs: ms, Update: update})
 	_, err := c.acks.Write(append(line, '\n'))
 	require.NoError(c.t, err)
 }
@@ -69,8 +74,8 @@ func TestRelayBlockingAndNonBlocking(t *testing.T) {
 	// The second invocation returns only once the extension has called
 	// /event/next during it: without waiting for the collector.
 	emu.RunRuntime(ctx, func(ctx context.Context, inv lambdaemu.Invocation) ([]byte, error) {
-		if inv.Payload[0] == '2' {
-			for nexts(emu) < 3 {
+		if want := map[byte]int{'2': 3, '3': 4}[inv.Payload[0]]; want > 0 {
+			for nexts(emu) < want {
 				select {
 				case <-ctx.Done():
 					return nil, ctx.Err()
@@ -108,6 +113,15 @@ func TestRelayBlockingAndNonBlocking(t *testing.T) {
 	re, kind = col.event()
 	assert.Equal(t, "INVOKE", kind)
 	assert.True(t, re.Acknowledged)
+
+	// Done, but the next INVOKE must wait (exports lag); then they catch up
+	// while the relay waits in /event/next, and the collector says so.
+	col.ack(time.Time{})
+	col.hint(time.Now().Add(time.Minute))
+	go func() { _, err := emu.Invoke(ctx, lambdaemu.InvokeRequest{Payload: []byte("3")}); invoked <- err }()
+	require.NoError(t, <-invoked, "the function waited for the relay's /event/next during the invocation")
+	re, _ = col.event()
+	assert.True(t, re.Acknowledged, "the update counted")
 
 	col.ack(time.Time{})
 	shut := make(chan error, 1)

@@ -121,6 +121,7 @@ func (d *decoupler) open() error {
 	d.unregister = []func(){
 		d.registry.Register(d.id.String(), lambdalifecycle.StageExport, d.drain),
 		d.registry.RegisterStats(d.stats),
+		d.registry.RegisterBacklog(func() time.Time { return d.store.Stats().Oldest }),
 	}
 	return nil
 }

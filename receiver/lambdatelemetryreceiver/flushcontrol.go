@@ -49,6 +49,10 @@ type plan struct {
 	// emit: (non-blocking) emit metrics and aggregates and wake the export at
 	// the start of the invocation.
 	emit bool
+	// catchUp: (adaptive, non-blocking) exports fell behind, so flush now,
+	// in parallel with the function, and wait for the export within the
+	// budget before the next /event/next; runtimeDone is not waited for.
+	catchUp bool
 }
 
 // flushControl is the flush policy: a pure function of the invocation times
@@ -64,10 +68,10 @@ type flushControl struct {
 	warmup     int
 	idleGap    time.Duration
 
-	invokes []time.Time // the last warmup+1 INVOKE times, oldest first
-
-	// The listener asks emitDue from its goroutine as the loop plans.
+	// The listener asks emitDue, and the loop's lag watch nonBlockingUntil,
+	// from their goroutines as the loop plans.
 	mu          sync.Mutex
+	invokes     []time.Time // the last warmup+1 INVOKE times, oldest first
 	lastEmit    time.Time
 	nonBlocking bool // the invocation in progress did not block
 }
@@ -84,26 +88,47 @@ var (
 
 // onInvoke records an INVOKE at now and returns the plan for it.
 // acknowledged: a launcher's relay already let the environment go on (it
-// asked nonBlockingUntil beforehand), so the plan does not block.
-func (f *flushControl) onInvoke(now time.Time, acknowledged bool) plan {
+// asked nonBlockingUntil beforehand), so the plan does not block. behind:
+// exports fell behind by more than one invocation (lambdaReceiver.behind).
+func (f *flushControl) onInvoke(now time.Time, acknowledged, behind bool) plan {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.invokes = append(f.invokes, now)
 	if len(f.invokes) > f.warmup+1 {
 		f.invokes = f.invokes[1:]
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.nonBlocking = acknowledged || f.strategy != StrategyEnd && (f.strategy != StrategyAdaptive || f.regular())
-	if !f.nonBlocking {
+	switch {
+	case !f.nonBlocking:
 		f.lastEmit = now
 		return plan{blocking: true}
+	case f.catchesUp(behind) && !acknowledged:
+		f.lastEmit = now
+		return plan{catchUp: true}
 	}
 	return plan{emit: f.dueLocked(now)}
 }
 
+// catchesUp: adaptive catches up when exports fell behind. A non-blocking
+// environment works only while thawed, that is while the function runs; a
+// function that answers in a millisecond or two leaves too little of that
+// time for what it logs, and without a catch-up the backlog (in Lambda's
+// buffer, the pipeline, the spool) would grow until SHUTDOWN, whose budget
+// could not send it. continuous never waits, by definition.
+func (f *flushControl) catchesUp(behind bool) bool {
+	return behind && f.strategy == StrategyAdaptive
+}
+
 // nonBlockingUntil is the time until which the next INVOKE would get a
-// non-blocking plan: what a launcher's relay needs to call /event/next at
-// once for it (extensionapi.Client.NextHint).
-func (f *flushControl) nonBlockingUntil() time.Time {
+// non-blocking plan, given whether exports are behind now: what a launcher's
+// relay needs to call /event/next at once for it
+// (extensionapi.Client.NextHint).
+func (f *flushControl) nonBlockingUntil(behind bool) time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.catchesUp(behind) {
+		return never
+	}
 	switch f.strategy {
 	case StrategyEnd:
 		return never

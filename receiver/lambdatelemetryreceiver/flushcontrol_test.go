@@ -51,8 +51,8 @@ func TestFlushControlPlans(t *testing.T) {
 			var got []plan
 			for _, ts := range tt.invokes {
 				// What a relay would decide from the prediction matches the plan.
-				until := fc.nonBlockingUntil()
-				p := fc.onInvoke(ts, false)
+				until := fc.nonBlockingUntil(false)
+				p := fc.onInvoke(ts, false, false)
 				assert.Equal(t, !p.blocking, !ts.After(until), "prediction for %v", ts.Sub(t0))
 				got = append(got, p)
 			}
@@ -80,7 +80,7 @@ func TestFlushControlEmitDueDuringInvocation(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	cfg.Strategy = StrategyContinuous
 	fc := newFlushControl(cfg)
-	assert.Equal(t, plan{emit: true}, fc.onInvoke(t0, false))
+	assert.Equal(t, plan{emit: true}, fc.onInvoke(t0, false, false))
 	assert.False(t, fc.emitDue(t0.Add(9*time.Second)))
 	assert.True(t, fc.emitDue(t0.Add(10*time.Second)))
 	assert.False(t, fc.emitDue(t0.Add(11*time.Second)), "counted from the last emission")
@@ -88,7 +88,7 @@ func TestFlushControlEmitDueDuringInvocation(t *testing.T) {
 
 	cfg.Strategy = StrategyEnd
 	fc = newFlushControl(cfg)
-	fc.onInvoke(t0, false)
+	fc.onInvoke(t0, false, false)
 	assert.False(t, fc.emitDue(t0.Add(time.Hour)))
 }
 
@@ -98,9 +98,37 @@ func TestFlushControlAcknowledgedInvoke(t *testing.T) {
 	cfg := createDefaultConfig().(*Config).Flush
 	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	fc := newFlushControl(cfg)
-	assert.Equal(t, never, fc.nonBlockingUntil(), "cold start")
-	assert.True(t, fc.onInvoke(t0, false).blocking)
-	assert.False(t, fc.onInvoke(t0.Add(time.Second), true).blocking)
+	assert.Equal(t, never, fc.nonBlockingUntil(false), "cold start")
+	assert.True(t, fc.onInvoke(t0, false, false).blocking)
+	assert.False(t, fc.onInvoke(t0.Add(time.Second), true, false).blocking)
 	assert.True(t, fc.pushOnArrival())
-	assert.Equal(t, t0.Add(time.Second+time.Minute), fc.nonBlockingUntil())
+	assert.Equal(t, t0.Add(time.Second+time.Minute), fc.nonBlockingUntil(false))
+}
+
+// Adaptive catches up when exports are behind (and the relay's hint is
+// then never), unless the relay already let the INVOKE go; continuous and
+// periodic never wait.
+func TestFlushControlCatchUp(t *testing.T) {
+	cfg := createDefaultConfig().(*Config).Flush
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * 100 * time.Millisecond) }
+	fc := newFlushControl(cfg)
+	assert.True(t, fc.onInvoke(at(0), false, true).blocking, "the warm-up blocks anyway")
+	for i := 1; i < 3; i++ {
+		fc.onInvoke(at(i), false, false)
+	}
+	assert.Equal(t, plan{}, fc.onInvoke(at(3), false, false))
+	assert.Equal(t, at(3).Add(time.Minute), fc.nonBlockingUntil(false))
+	assert.Equal(t, never, fc.nonBlockingUntil(true))
+	assert.Equal(t, plan{catchUp: true}, fc.onInvoke(at(4), false, true))
+	assert.True(t, fc.pushOnArrival(), "a catch-up is not a blocking flush: deliveries still go on arrival")
+	assert.Equal(t, plan{}, fc.onInvoke(at(5), true, true), "the relay already let it go")
+
+	for _, s := range []Strategy{StrategyContinuous, StrategyPeriodic} {
+		cfg.Strategy = s
+		fc := newFlushControl(cfg)
+		fc.onInvoke(at(0), false, false)
+		assert.False(t, fc.onInvoke(at(1), false, true).catchUp, "%s never waits", s)
+		assert.Equal(t, always, fc.nonBlockingUntil(true))
+	}
 }

@@ -39,7 +39,7 @@ func (r *lambdaReceiver) run(ctx context.Context) {
 		if r.heap.maybeRelease() {
 			r.tr.Count(translator.MetricHeapReleases, 1)
 		}
-		ev, err := r.client.NextHint(ctx, r.fc.nonBlockingUntil())
+		ev, err := r.next(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -60,6 +60,70 @@ func (r *lambdaReceiver) run(ctx context.Context) {
 	}
 }
 
+// next waits for the next event. Through a launcher's relay it hints until
+// when the next INVOKE may go without this receiver; while exports are
+// behind that is never, and a watch updates the hint as soon as they catch
+// up, so an INVOKE after that goes at once after all.
+func (r *lambdaReceiver) next(ctx context.Context) (extensionapi.Event, error) {
+	behind := r.behind()
+	until := r.fc.nonBlockingUntil(behind)
+	if !behind || !until.IsZero() {
+		return r.client.NextHint(ctx, until)
+	}
+	wctx, stop := context.WithCancel(ctx)
+	var watching sync.WaitGroup
+	watching.Go(func() {
+		tick := time.NewTicker(lagPoll)
+		defer tick.Stop()
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case <-tick.C:
+			}
+			if r.behind() {
+				continue
+			}
+			if err := r.client.Hint(r.fc.nonBlockingUntil(false)); err != nil {
+				r.logger.Debug("Could not update the event relay's hint", zap.Error(err))
+			}
+			return
+		}
+	})
+	defer watching.Wait()
+	defer stop()
+	return r.client.NextHint(ctx, until)
+}
+
+// lagPoll is how often a receiver whose exports are behind checks whether
+// they caught up.
+const lagPoll = 2 * time.Millisecond
+
+// behind reports whether exports fell behind by more than one invocation,
+// with respect to the next INVOKE: data accepted before the last INVOKE is
+// still held downstream (the spool), or the platform.runtimeDone of the
+// invocation before it has not been translated yet (its records wait in
+// Lambda's buffer, or in a delivery not yet handled). The last invocation's
+// own tail arrives after its freeze, so it does not count.
+func (r *lambdaReceiver) behind() bool {
+	r.invokesMu.Lock()
+	prev, last := r.lastInvokes[0], r.lastInvokes[1]
+	r.invokesMu.Unlock()
+	if last.id == "" {
+		return false
+	}
+	if oldest := r.opts.drains.Oldest(); !oldest.IsZero() && oldest.Before(last.at) {
+		return true
+	}
+	return prev.id != "" && !r.tr.RuntimeDoneSeen(prev.id)
+}
+
+// invokeMark is one INVOKE the loop planned: its request id and arrival.
+type invokeMark struct {
+	id string
+	at time.Time
+}
+
 // onInvoke runs the invocation's plan. Non-blocking: return to /next at
 // once, emitting and waking the export in parallel when due; the environment stays
 // thawed while the function runs, and what the Telemetry API delivers after
@@ -73,7 +137,27 @@ func (r *lambdaReceiver) onInvoke(ctx context.Context, ev extensionapi.Event) {
 	if at.IsZero() {
 		at = r.opts.now()
 	}
-	p := r.fc.onInvoke(at, ev.Acknowledged)
+	p := r.fc.onInvoke(at, ev.Acknowledged, r.behind())
+	r.invokesMu.Lock()
+	r.lastInvokes = [2]invokeMark{r.lastInvokes[1], {ev.RequestID, at}}
+	r.invokesMu.Unlock()
+	if p.catchUp {
+		// Exports fell behind: while the function runs, let the previous
+		// invocation's records arrive and send them, holding the
+		// environment for that within the budget.
+		r.tr.StartInvocation(ev.RequestID, ev.Tracing.Value, ev.InvokedFunctionArn, deadline)
+		r.tr.Count(translator.MetricCatchUpFlushes, 1)
+		bctx, cancel := context.WithTimeout(ctx, r.cfg.Flush.ExportBudget)
+		defer cancel()
+		r.invokesMu.Lock()
+		prev := r.lastInvokes[0].id
+		r.invokesMu.Unlock()
+		if prev != "" {
+			r.tr.WaitRuntimeDone(bctx, prev)
+		}
+		r.flush(bctx, lambdalifecycle.Blocking, 0)
+		return
+	}
 	if !p.blocking {
 		// In parallel with the function, so /next is not delayed: the
 		// translator may be busy with a delivery, and the invocation's own

@@ -72,6 +72,10 @@ type lambdaReceiver struct {
 	wg     sync.WaitGroup
 	// stopEmitting stops run's timer (concurrent mode) and waits for it.
 	stopEmitting func()
+
+	// The last two INVOKEs, older first (the loop writes, its lag watch reads).
+	invokesMu   sync.Mutex
+	lastInvokes [2]invokeMark
 }
 
 func newReceiver(set receiver.Settings, cfg *Config, o options) (*lambdaReceiver, error) {

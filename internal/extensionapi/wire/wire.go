@@ -66,4 +66,7 @@ type RelayedEvent struct {
 // never): the child's flush policy does not hold the environment for it.
 type RelayAck struct {
 	NonBlockingUntilMs int64 `json:"nonBlockingUntilMs"`
+	// Update: the line only changes NonBlockingUntilMs and acknowledges
+	// nothing (the child's flush policy changed its mind while waiting).
+	Update bool `json:"update,omitempty"`
 }

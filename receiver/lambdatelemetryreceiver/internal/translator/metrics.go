@@ -33,6 +33,7 @@ const (
 	MetricTruncatedRecords    = "otelcol.lambdatelemetry.truncated_records"
 	MetricDuplicateRecords    = "otelcol.lambdatelemetry.duplicate_records"
 	MetricHeapReleases        = "otelcol.lambdatelemetry.heap_releases"
+	MetricCatchUpFlushes      = "otelcol.lambdatelemetry.catch_up_flushes"
 	MetricUnattributedRecords = "otelcol.lambdatelemetry.unattributed_records"
 	MetricInvocationsInFlight = "aws.lambda.invocations_in_flight"
 )
@@ -139,6 +140,7 @@ func newInstruments(cumulative bool, start pcommon.Timestamp) *instruments {
 		{name: MetricTruncatedRecords, unit: "{record}", desc: "Log records cut to max_record_bytes.", kind: kindIntSum},
 		{name: MetricDuplicateRecords, unit: "{record}", desc: "Telemetry API records discarded because Lambda delivered their batch again.", kind: kindIntSum},
 		{name: MetricHeapReleases, unit: "{release}", desc: "Times the process's heap was returned to the OS after a burst (heap_release_slack).", kind: kindIntSum},
+		{name: MetricCatchUpFlushes, unit: "{invocation}", desc: "Invocations of the adaptive strategy that waited for exports which had fallen behind (flush.export_budget at most).", kind: kindIntSum},
 		{name: MetricUnattributedRecords, unit: "{record}", desc: "Log lines without a request id delivered while several invocations were in flight (Lambda Managed Instances): kept without an invocation.", kind: kindIntSum},
 		{name: MetricInvocationsInFlight, unit: "{invocation}", desc: "Most invocations in flight at once (platform.start seen, platform.runtimeDone not yet) since the last emission (Lambda Managed Instances).", kind: kindGauge},
 	} {

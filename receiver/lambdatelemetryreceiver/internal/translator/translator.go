@@ -129,6 +129,23 @@ func (t *Translator) StartInvocation(requestID, tracingHeader, functionARN strin
 	inv.setTracing(tracingHeader)
 }
 
+// RuntimeDoneSeen reports whether platform.runtimeDone of requestID has been
+// translated (also for an invocation no longer tracked).
+func (t *Translator) RuntimeDoneSeen(requestID string) bool {
+	t.mu.Lock()
+	inv, ok := t.invocations[requestID]
+	t.mu.Unlock()
+	if !ok {
+		return true
+	}
+	select {
+	case <-inv.runtimeDone:
+		return true
+	default:
+		return false
+	}
+}
+
 // WaitRuntimeDone blocks until platform.runtimeDone of requestID has been
 // translated or ctx ends; it reports which.
 func (t *Translator) WaitRuntimeDone(ctx context.Context, requestID string) bool {
