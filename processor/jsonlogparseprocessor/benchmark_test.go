@@ -167,6 +167,11 @@ var transformStatements = func() []string {
 		`set({C}["flags"], Int({C}["xray"]["Sampled"])) where {C}["xray"]["Sampled"] == "1" or {C}["xray"]["Sampled"] == "0"`,
 		`set({C}["tv"], {C}["xray"]["Root"]) where {C}["xray"] != nil`,
 		`set({C}["tv"], Concat([Substring({C}["tv"], 2, 8), Substring({C}["tv"], 11, 24)], "")) where IsMatch({C}["tv"], "^1-")`,
+		// A span id and flags belong to their trace: another trace than the
+		// record's (the invocation's) drops them unless the line has its own.
+		`set({C}["othertrace"], true) where {C}["tv"] != nil and log.trace_id.string != ConvertCase({C}["tv"], "lower")`,
+		`set(log.span_id, SpanID(0x0000000000000000)) where {C}["othertrace"] == true`,
+		`set(log.flags, 0) where {C}["othertrace"] == true`,
 		`set(log.trace_id.string, {C}["tv"]) where {C}["tv"] != nil`,
 		// Span id and flags fields, unless the trace value carried them;
 		// invalid values stay attributes.
@@ -197,14 +202,16 @@ var transformStatements = func() []string {
 }()
 
 // benchCorpus is every well-formed corpus line no longer than maxLen bytes
-// (0: all; the broken lines are left to the correctness tests): 40 lines of
-// 54 B to 1.7 KB, 37 of them at most 500 B.
+// (0: all; the broken lines are left to the correctness tests), each record
+// with the invocation's trace context as the receiver sets it.
 func benchCorpus(b testing.TB, maxLen int) plog.Logs {
 	ld := plog.NewLogs()
 	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
 	for _, l := range benchCorpusLines(b) {
 		if maxLen == 0 || len(l.text) <= maxLen {
-			sl.LogRecords().AppendEmpty().Body().SetStr(l.text)
+			lr := sl.LogRecords().AppendEmpty()
+			setInvocationContext(lr)
+			lr.Body().SetStr(l.text)
 		}
 	}
 	return ld

@@ -408,6 +408,11 @@ func (st *state) applyTimestamp(lr plog.LogRecord, ti int32) bool {
 
 // applyTraceContext takes the first candidate whose trace id is valid. Values
 // that are not valid ids stay attributes and are counted.
+//
+// A span id and flags belong to the trace they came from: when the line
+// names another trace than the record's (the invocation's, set by the
+// receiver) and gives no span id or flags of its own, the record's are
+// cleared rather than paired with a trace they are not part of.
 func (st *state) applyTraceContext(lr plog.LogRecord) {
 	for base := st.p.traceBase; base < st.p.nSlots; base += 3 {
 		tiTrace, tiSpan, tiFlags := st.found[base], st.found[base+1], st.found[base+2]
@@ -422,7 +427,11 @@ func (st *state) applyTraceContext(lr plog.LogRecord) {
 			st.c.invalidIDs++
 			continue
 		}
-		lr.SetTraceID(tv.traceID)
+		if lr.TraceID() != tv.traceID {
+			lr.SetTraceID(tv.traceID)
+			lr.SetSpanID(pcommon.SpanID{})
+			lr.SetFlags(0)
+		}
 		st.consume(tiTrace)
 		switch {
 		case tv.hasSpan:

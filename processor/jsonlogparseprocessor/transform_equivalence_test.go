@@ -126,7 +126,9 @@ func equivalenceInput(t *testing.T) (plog.Logs, []string) {
 	require.Len(t, names, ld.LogRecordCount())
 	lines := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
 	for i, line := range ruleLines {
-		lines.AppendEmpty().Body().SetStr(line)
+		lr := lines.AppendEmpty()
+		setInvocationContext(lr)
+		lr.Body().SetStr(line)
 		names = append(names, fmt.Sprintf("ruleLines:%d", i+1))
 	}
 	return ld, names

@@ -1,0 +1,115 @@
+package jsonlogparseprocessor
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// The invocation's trace context, as the lambdatelemetry receiver puts it on
+// every record of an invocation before this processor runs.
+var (
+	// The corpus's Powertools lines name this trace (as X-Ray id 1-6744456c-0a1b2c3d4e5f60718293a4b5).
+	invocationTrace = pcommon.TraceID{0x67, 0x44, 0x45, 0x6c, 0x0a, 0x1b, 0x2c, 0x3d, 0x4e, 0x5f, 0x60, 0x71, 0x82, 0x93, 0xa4, 0xb5}
+	invocationSpan  = pcommon.SpanID{0x53, 0x9e, 0x3b, 0x5c, 0x1f, 0x2d, 0x4a, 0x60}
+)
+
+const (
+	// invocationXRay is invocationTrace as an X-Ray id.
+	invocationXRay = "1-6744456c-0a1b2c3d4e5f60718293a4b5"
+	otherTrace     = "0af7651916cd43dd8448eb211c80319c"
+	otherSpan      = "b7ad6b7169203331"
+)
+
+func setInvocationContext(lr plog.LogRecord) {
+	lr.SetTraceID(invocationTrace)
+	lr.SetSpanID(invocationSpan)
+	lr.SetFlags(plog.DefaultLogRecordFlags.WithIsSampled(true))
+}
+
+// TestTraceContextPairing checks that a span id only ever travels with the
+// trace id it came from: a line that names another trace than the
+// invocation's but no span of its own leaves the record without a span id
+// (and without the invocation's sampled flag), instead of pairing its trace
+// with the invocation's span.
+func TestTraceContextPairing(t *testing.T) {
+	tests := []struct {
+		name      string
+		line      string
+		wantTrace string
+		wantSpan  string // "" for none
+		wantFlags plog.LogRecordFlags
+	}{
+		{
+			name:      "Powertools xray_trace_id of another trace: no span",
+			line:      `{"level":"INFO","message":"continues the SQS message's trace","xray_trace_id":"1-0af76519-16cd43dd8448eb211c80319c"}`,
+			wantTrace: otherTrace,
+		},
+		{
+			name:      "Powertools xray_trace_id behind the Python runtime prefix: no span",
+			line:      "[INFO]\t2026-11-25T10:00:00.123Z\t79b4f56e-95b1-4643-9700-2807f4e68189\t" + `{"message":"prefixed","xray_trace_id":"1-0af76519-16cd43dd8448eb211c80319c"}`,
+			wantTrace: otherTrace,
+		},
+		{
+			name:      "a 32-hex trace id of another trace without a span field: no span",
+			line:      `{"msg":"hex trace only","trace_id":"` + otherTrace + `"}`,
+			wantTrace: otherTrace,
+		},
+		{
+			name:      "another trace whose span id is invalid: no span",
+			line:      `{"msg":"bad span","trace_id":"` + otherTrace + `","span_id":"xyz"}`,
+			wantTrace: otherTrace,
+		},
+		{
+			name:      "another trace with its own span and flags",
+			line:      `{"msg":"full pair","trace_id":"` + otherTrace + `","span_id":"` + otherSpan + `","trace_flags":"00"}`,
+			wantTrace: otherTrace, wantSpan: otherSpan,
+		},
+		{
+			name:      "another trace with its own span: the invocation's flags go too",
+			line:      `{"msg":"no flags","trace_id":"` + otherTrace + `","span_id":"` + otherSpan + `"}`,
+			wantTrace: otherTrace, wantSpan: otherSpan,
+		},
+		{
+			name:      "a traceparent brings its own span and flags",
+			line:      `{"msg":"w3c","traceparent":"00-` + otherTrace + `-` + otherSpan + `-01"}`,
+			wantTrace: otherTrace, wantSpan: otherSpan, wantFlags: 1,
+		},
+		{
+			name:      "the invocation's own trace keeps the invocation's span and flags",
+			line:      `{"level":"INFO","message":"same trace","xray_trace_id":"` + invocationXRay + `"}`,
+			wantTrace: invocationTrace.String(), wantSpan: invocationSpan.String(), wantFlags: 1,
+		},
+		{
+			name:      "the invocation's own trace with the line's span",
+			line:      `{"msg":"same trace, own span","traceId":"` + invocationTrace.String() + `","spanId":"` + otherSpan + `"}`,
+			wantTrace: invocationTrace.String(), wantSpan: otherSpan, wantFlags: 1,
+		},
+		{
+			name:      "no trace context in the line keeps the invocation's",
+			line:      `{"msg":"plain"}`,
+			wantTrace: invocationTrace.String(), wantSpan: invocationSpan.String(), wantFlags: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lr, got, _ := parseOne(t, defaultConfig(), func(lr plog.LogRecord) {
+				setInvocationContext(lr)
+				lr.Body().SetStr(tt.line)
+			})
+			assert.Equal(t, parsed, got)
+			assert.Equal(t, tt.wantTrace, lr.TraceID().String())
+			assert.Equal(t, tt.wantSpan, spanString(lr.SpanID()))
+			assert.Equal(t, tt.wantFlags, lr.Flags())
+		})
+	}
+}
+
+func spanString(id pcommon.SpanID) string {
+	if id.IsEmpty() {
+		return ""
+	}
+	return id.String()
+}
