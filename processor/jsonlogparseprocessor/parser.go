@@ -1,6 +1,7 @@
 package jsonlogparseprocessor // import "github.com/lambda-o11y/otelcol-lambda/processor/jsonlogparseprocessor"
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"slices"
 	"strings"
@@ -40,8 +41,11 @@ type parser struct {
 	// [body fields][severity fields][timestamp fields][implied level
 	// markers][request id fields][3 per trace candidate], and marks the
 	// proper dotted prefixes of those paths, so nested objects are only
-	// searched when a path can lie inside them.
-	fields                                            fieldTable
+	// searched when a path can lie inside them. traceFields does the same
+	// for the trace candidates' paths, in any ASCII case: loggers write
+	// the same names as traceId, TraceId (.NET Activity, Serilog) or
+	// traceID (Go), and no logger gives two spellings different meanings.
+	fields, traceFields                               fieldTable
 	sevBase, timeBase, impliedBase, idBase, traceBase int
 	nSlots                                            int
 	// zone is timestamp_zone, nil for UTC.
@@ -63,51 +67,54 @@ func newParser(cfg *Config) *parser {
 		skywalking: cfg.SkyWalking.Enabled,
 	}
 	p.zone, _ = loadZone(cfg.TimestampZone) // Validate has checked it
-	entries := map[string]*fieldEntry{}
-	entry := func(key string) *fieldEntry {
-		if entries[key] == nil {
-			entries[key] = &fieldEntry{key: key}
+	entries, traceEntries := map[string]*fieldEntry{}, map[string]*fieldEntry{}
+	entry := func(m map[string]*fieldEntry, key string) *fieldEntry {
+		if m[key] == nil {
+			m[key] = &fieldEntry{key: key}
 		}
-		return entries[key]
+		return m[key]
 	}
-	add := func(path string) {
+	add := func(m map[string]*fieldEntry, path string) {
 		if path != "" {
-			e := entry(path)
+			e := entry(m, path)
 			e.slots = append(e.slots, int32(p.nSlots))
 			for i := strings.IndexByte(path, '.'); i > 0; i = nextDot(path, i) {
-				entry(path[:i]).prefix = true
+				entry(m, path[:i]).prefix = true
 			}
 		}
 		p.nSlots++
 	}
 	for _, f := range cfg.BodyFields {
-		add(f)
+		add(entries, f)
 	}
 	p.sevBase = p.nSlots
 	for _, f := range cfg.Severity.Fields {
-		add(f)
+		add(entries, f)
 	}
 	p.timeBase = p.nSlots
 	for _, f := range cfg.TimestampFields {
-		add(f)
+		add(entries, f)
 	}
 	p.impliedBase = p.nSlots
 	for _, im := range cfg.Severity.Implied {
-		add(im.Field)
+		add(entries, im.Field)
 	}
 	p.idBase = p.nSlots
 	for _, f := range cfg.RequestIDFields {
-		add(f)
+		add(entries, f)
 	}
 	p.traceBase = p.nSlots
 	for _, c := range cfg.TraceContext {
-		add(c.TraceID)
-		add(c.SpanID)
-		add(c.Flags)
+		add(traceEntries, foldASCII(c.TraceID))
+		add(traceEntries, foldASCII(c.SpanID))
+		add(traceEntries, foldASCII(c.Flags))
 	}
-	p.fields = newFieldTable(entries)
+	p.fields = newFieldTable(entries, false)
+	p.traceFields = newFieldTable(traceEntries, true)
 	p.notFound = slices.Repeat([]int32{-1}, p.nSlots)
-	p.pool.New = func() any { return &state{p: p, found: make([]int32, p.nSlots)} }
+	p.pool.New = func() any {
+		return &state{p: p, found: make([]int32, p.nSlots), foundPath: make([]string, p.nSlots)}
+	}
 	return p
 }
 
@@ -121,6 +128,8 @@ type fieldTable struct {
 	// with c and has that length: most keys of a line fail this test and
 	// never touch the entries.
 	shapes [256]uint64
+	// fold makes lookups ignore ASCII case; keys are then stored folded.
+	fold bool
 }
 
 type fieldEntry struct {
@@ -129,14 +138,14 @@ type fieldEntry struct {
 	prefix bool
 }
 
-func newFieldTable(entries map[string]*fieldEntry) fieldTable {
+func newFieldTable(entries map[string]*fieldEntry, fold bool) fieldTable {
 	size := 16
 	for size < 4*len(entries) {
 		size *= 2
 	}
-	t := fieldTable{mask: uint32(size - 1), entries: make([]fieldEntry, size)}
+	t := fieldTable{mask: uint32(size - 1), entries: make([]fieldEntry, size), fold: fold}
 	for _, e := range entries {
-		i := fieldHash(e.key) & t.mask
+		i := t.hash(e.key) & t.mask
 		for t.entries[i].key != "" {
 			i = (i + 1) & t.mask
 		}
@@ -146,25 +155,74 @@ func newFieldTable(entries map[string]*fieldEntry) fieldTable {
 	return t
 }
 
-func fieldHash(k string) uint32 {
+// hash mixes the length and three bytes of k, folded to lower case in a
+// folding table.
+func (t *fieldTable) hash(k string) uint32 {
 	n := len(k)
-	return uint32(n)*0x9e3779b1 ^ uint32(k[0])*0x85ebca6b ^ uint32(k[n-1])*0xc2b2ae35 ^ uint32(k[n/2])*0x27d4eb2f
+	a, b, c := k[0], k[n-1], k[n/2]
+	if t.fold {
+		a, b, c = lowerASCII[a], lowerASCII[b], lowerASCII[c]
+	}
+	return uint32(n)*0x9e3779b1 ^ uint32(a)*0x85ebca6b ^ uint32(b)*0xc2b2ae35 ^ uint32(c)*0x27d4eb2f
 }
 
 func shapeBit(k string) uint64 { return 1 << min(len(k), 63) }
 
 func (t *fieldTable) lookup(k string) *fieldEntry {
-	if k == "" || t.shapes[k[0]]&shapeBit(k) == 0 {
+	if k == "" {
 		return nil
 	}
-	for i := fieldHash(k) & t.mask; ; i = (i + 1) & t.mask {
-		switch e := &t.entries[i]; e.key {
-		case "":
+	first := k[0]
+	if t.fold {
+		first = lowerASCII[first]
+	}
+	if t.shapes[first]&shapeBit(k) == 0 {
+		return nil
+	}
+	for i := t.hash(k) & t.mask; ; i = (i + 1) & t.mask {
+		e := &t.entries[i]
+		switch {
+		case e.key == "":
 			return nil
-		case k:
+		case e.key == k || t.fold && equalFoldASCII(e.key, k):
 			return e
 		}
 	}
+}
+
+// lowerASCII maps A-Z to a-z and every other byte to itself.
+var lowerASCII = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = byte(c + 'a' - 'A')
+	}
+	return t
+}()
+
+// foldASCII is s with A-Z lowered; strings.ToLower would also fold
+// non-ASCII letters, which a key can only match byte for byte.
+func foldASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		b[i] = lowerASCII[c]
+	}
+	return string(b)
+}
+
+// equalFoldASCII reports whether folded (already lower case) equals k up
+// to ASCII case.
+func equalFoldASCII(folded, k string) bool {
+	if len(folded) != len(k) {
+		return false
+	}
+	for i := range len(k) {
+		if folded[i] != lowerASCII[k[i]] {
+			return false
+		}
+	}
+	return true
 }
 
 func nextDot(s string, i int) int {
@@ -184,7 +242,11 @@ type state struct {
 	buf   []byte
 	key   []byte
 	found []int32
-	skip  []int32
+	// foundPath is the path of the trace slots' tokens as written, to tell
+	// a duplicate key (the last one wins) from another spelling (kept as
+	// an attribute).
+	foundPath []string
+	skip      []int32
 	// consumed marks the tokens in skip, so skipped answers in O(1) for
 	// the scalar members that make up most of a line.
 	consumed []bool
@@ -310,17 +372,32 @@ func (st *state) index(obj int32, path string) {
 		if path != "" {
 			key = path + "." + key
 		}
-		e := st.p.fields.lookup(key)
-		if e == nil {
+		e, te := st.p.fields.lookup(key), st.p.traceFields.lookup(key)
+		if e == nil && te == nil {
 			continue
 		}
-		for _, slot := range e.slots {
-			if prev := st.found[slot]; prev >= 0 {
-				st.consume(prev)
+		prefix := false
+		if e != nil {
+			for _, slot := range e.slots {
+				if prev := st.found[slot]; prev >= 0 {
+					st.consume(prev)
+				}
+				st.found[slot] = ci
 			}
-			st.found[slot] = ci
+			prefix = e.prefix
 		}
-		if e.prefix && toks[ci].Kind == jsonscan.Object {
+		if te != nil {
+			// Of two spellings the later one is used, as of duplicates,
+			// but the earlier stays an attribute: it is not the same key.
+			for _, slot := range te.slots {
+				if prev := st.found[slot]; prev >= 0 && st.foundPath[slot] == key {
+					st.consume(prev)
+				}
+				st.found[slot], st.foundPath[slot] = ci, key
+			}
+			prefix = prefix || te.prefix
+		}
+		if prefix && toks[ci].Kind == jsonscan.Object {
 			st.index(ci, key)
 		}
 	}
@@ -414,13 +491,28 @@ func (st *state) applyTimestamp(lr plog.LogRecord, ti int32) bool {
 // receiver) and gives no span id or flags of its own, the record's are
 // cleared rather than paired with a trace they are not part of.
 func (st *state) applyTraceContext(lr plog.LogRecord) {
-	for base := st.p.traceBase; base < st.p.nSlots; base += 3 {
+	for i, c := range st.p.cfg.TraceContext {
+		base := st.p.traceBase + 3*i
 		tiTrace, tiSpan, tiFlags := st.found[base], st.found[base+1], st.found[base+2]
 		if tiTrace < 0 {
 			continue
 		}
 		tv, ok := traceValue{}, false
-		if st.sc.Tokens[tiTrace].Kind == jsonscan.String {
+		parseSpan, spanText := parseSpanID, st.strOf
+		switch {
+		case c.Encoding == encodingDatadog:
+			id, low, full, valid := parseDatadogTraceID(st.idText(tiTrace))
+			if valid && !full {
+				// Only the low half: defined only for the record's own trace.
+				own := lr.TraceID()
+				if own.IsEmpty() || binary.BigEndian.Uint64(own[8:]) != low {
+					continue // another trace, unknown: it stays an attribute
+				}
+				id = own
+			}
+			tv.traceID, ok = id, valid
+			parseSpan, spanText = parseDatadogSpanID, st.idText
+		case st.sc.Tokens[tiTrace].Kind == jsonscan.String:
 			tv, ok = parseTraceValue(st.str(tiTrace))
 		}
 		if !ok {
@@ -437,7 +529,7 @@ func (st *state) applyTraceContext(lr plog.LogRecord) {
 		case tv.hasSpan:
 			lr.SetSpanID(tv.spanID)
 		case tiSpan >= 0:
-			if id, ok := parseSpanID(st.strOf(tiSpan)); ok {
+			if id, ok := parseSpan(spanText(tiSpan)); ok {
 				lr.SetSpanID(id)
 				st.consume(tiSpan)
 			} else {
@@ -743,6 +835,18 @@ func (st *state) strOf(ti int32) string {
 		return ""
 	}
 	return st.str(ti)
+}
+
+// idText is an id field's text: a string's value or a number's digits
+// (Datadog ids may be written as numbers), "" for anything else.
+func (st *state) idText(ti int32) string {
+	switch st.sc.Tokens[ti].Kind {
+	case jsonscan.String:
+		return st.str(ti)
+	case jsonscan.Number:
+		return st.raw(ti)
+	}
+	return ""
 }
 
 func (st *state) keyOf(ti int32) string {

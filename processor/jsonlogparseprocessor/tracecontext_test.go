@@ -113,3 +113,167 @@ func spanString(id pcommon.SpanID) string {
 	}
 	return id.String()
 }
+
+// TestTraceFieldSpelling checks that trace context field names match in any
+// ASCII case (TraceId/SpanId of Serilog and .NET's Activity, traceID of Go
+// loggers) and still pair within their candidate.
+func TestTraceFieldSpelling(t *testing.T) {
+	tests := []struct {
+		name      string
+		line      string
+		wantTrace string
+		wantSpan  string
+		wantFlags plog.LogRecordFlags
+		wantAttrs map[string]any
+	}{
+		{
+			name:      "Serilog span enricher: TraceId, SpanId, TraceFlags",
+			line:      `{"@t":"2026-11-25T10:00:00Z","@mt":"m","TraceId":"` + otherTrace + `","SpanId":"` + otherSpan + `","TraceFlags":"Recorded","ParentId":"0000000000000000"}`,
+			wantTrace: otherTrace, wantSpan: otherSpan, wantFlags: 1,
+			wantAttrs: map[string]any{"ParentId": "0000000000000000"},
+		},
+		{
+			name:      "Go camel case: traceID, spanID",
+			line:      `{"msg":"m","traceID":"` + otherTrace + `","spanID":"` + otherSpan + `"}`,
+			wantTrace: otherTrace, wantSpan: otherSpan,
+			wantAttrs: map[string]any{},
+		},
+		{
+			name:      "nested ECS objects in another case",
+			line:      `{"msg":"m","Trace":{"Id":"` + otherTrace + `"},"Span":{"Id":"` + otherSpan + `"}}`,
+			wantTrace: otherTrace, wantSpan: otherSpan,
+			wantAttrs: map[string]any{},
+		},
+		{
+			name:      "TraceFlags None",
+			line:      `{"msg":"m","TraceId":"` + otherTrace + `","SpanId":"` + otherSpan + `","TraceFlags":"None"}`,
+			wantTrace: otherTrace, wantSpan: otherSpan,
+			wantAttrs: map[string]any{},
+		},
+		{
+			name:      "of two spellings the later is used and the earlier stays an attribute",
+			line:      `{"msg":"m","traceId":"` + invocationTrace.String() + `","TraceId":"` + otherTrace + `"}`,
+			wantTrace: otherTrace,
+			wantAttrs: map[string]any{"traceId": invocationTrace.String()},
+		},
+		{
+			name:      "a duplicate key: the last one wins",
+			line:      `{"msg":"m","TraceId":"` + invocationTrace.String() + `","TraceId":"` + otherTrace + `"}`,
+			wantTrace: otherTrace,
+			wantAttrs: map[string]any{},
+		},
+		{
+			name:      "a span of another candidate's spelling does not pair",
+			line:      `{"msg":"m","TraceId":"` + otherTrace + `","span_id":"` + otherSpan + `"}`,
+			wantTrace: otherTrace,
+			wantAttrs: map[string]any{"span_id": otherSpan},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lr, got, c := parseOne(t, defaultConfig(), func(lr plog.LogRecord) {
+				setInvocationContext(lr)
+				lr.Body().SetStr(tt.line)
+			})
+			assert.Equal(t, parsed, got)
+			assert.Zero(t, c.invalidIDs)
+			assert.Equal(t, tt.wantTrace, lr.TraceID().String())
+			assert.Equal(t, tt.wantSpan, spanString(lr.SpanID()))
+			assert.Equal(t, tt.wantFlags, lr.Flags())
+			attrs := lr.Attributes().AsRaw()
+			delete(attrs, "@mt")
+			assert.Equal(t, tt.wantAttrs, attrs)
+		})
+	}
+}
+
+// TestDatadogIDs checks Datadog's dd.trace_id and dd.span_id: a 128-bit trace
+// id logged as 32 hex is a full trace id; a 64-bit decimal one is only the
+// low half, so it is used only when it matches the record's own trace and
+// otherwise stays an attribute; span ids are decimal.
+func TestDatadogIDs(t *testing.T) {
+	const (
+		// otherSpan in decimal.
+		otherSpanDecimal = "13235353014750950193"
+		// The low 64 bits of invocationTrace in decimal.
+		invocationLowDecimal = "5647338498384176309"
+	)
+	tests := []struct {
+		name        string
+		line        string
+		wantTrace   string
+		wantSpan    string
+		wantFlags   plog.LogRecordFlags
+		wantAttrs   map[string]any
+		wantInvalid int64
+	}{
+		{
+			name:      "128-bit trace id as hex, decimal span id (dd-trace-py, dotted keys)",
+			line:      `{"message":"m","dd.trace_id":"` + otherTrace + `","dd.span_id":"` + otherSpanDecimal + `","dd.service":"pay"}`,
+			wantTrace: otherTrace, wantSpan: otherSpan,
+			wantAttrs: map[string]any{"dd.service": "pay"},
+		},
+		{
+			name:      "nested dd object (dd-trace-js)",
+			line:      `{"msg":"m","dd":{"trace_id":"` + otherTrace + `","span_id":"` + otherSpanDecimal + `","service":"pay"}}`,
+			wantTrace: otherTrace, wantSpan: otherSpan,
+			wantAttrs: map[string]any{"dd": map[string]any{"service": "pay"}},
+		},
+		{
+			name:      "64-bit decimal trace id of the record's own trace: its span is used",
+			line:      `{"message":"m","dd.trace_id":"` + invocationLowDecimal + `","dd.span_id":"` + otherSpanDecimal + `"}`,
+			wantTrace: invocationTrace.String(), wantSpan: otherSpan, wantFlags: 1,
+			wantAttrs: map[string]any{},
+		},
+		{
+			name:      "64-bit decimal trace id of another trace: not convertible, both stay attributes",
+			line:      `{"message":"m","dd.trace_id":"1234567890123456789","dd.span_id":"` + otherSpanDecimal + `"}`,
+			wantTrace: invocationTrace.String(), wantSpan: invocationSpan.String(), wantFlags: 1,
+			wantAttrs: map[string]any{"dd.trace_id": "1234567890123456789", "dd.span_id": otherSpanDecimal},
+		},
+		{
+			name:      "ids written as JSON numbers",
+			line:      `{"message":"m","dd.trace_id":` + invocationLowDecimal + `,"dd.span_id":` + "1311768467463790320" + `}`,
+			wantTrace: invocationTrace.String(), wantSpan: "123456789abcdef0", wantFlags: 1,
+			wantAttrs: map[string]any{},
+		},
+		{
+			name:      "no active trace: dd.trace_id 0 is not an id",
+			line:      `{"message":"m","dd.trace_id":"0","dd.span_id":"0"}`,
+			wantTrace: invocationTrace.String(), wantSpan: invocationSpan.String(), wantFlags: 1,
+			wantAttrs: map[string]any{"dd.trace_id": "0", "dd.span_id": "0"}, wantInvalid: 1,
+		},
+		{
+			name:      "a hex span id is not a Datadog span id",
+			line:      `{"message":"m","dd.trace_id":"` + otherTrace + `","dd.span_id":"` + otherSpan + `"}`,
+			wantTrace: otherTrace,
+			wantAttrs: map[string]any{"dd.span_id": otherSpan}, wantInvalid: 1,
+		},
+		{
+			name:      "a span id beyond 64 bits is invalid",
+			line:      `{"message":"m","dd.trace_id":"` + otherTrace + `","dd.span_id":"18446744073709551616"}`,
+			wantTrace: otherTrace,
+			wantAttrs: map[string]any{"dd.span_id": "18446744073709551616"}, wantInvalid: 1,
+		},
+		{
+			name:      "Google Cloud trace name, span id and sampled flag",
+			line:      `{"message":"m","logging.googleapis.com/trace":"projects/my-project/traces/` + otherTrace + `","logging.googleapis.com/spanId":"` + otherSpan + `","logging.googleapis.com/trace_sampled":true}`,
+			wantTrace: otherTrace, wantSpan: otherSpan, wantFlags: 1,
+			wantAttrs: map[string]any{},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lr, got, c := parseOne(t, defaultConfig(), func(lr plog.LogRecord) {
+				setInvocationContext(lr)
+				lr.Body().SetStr(tt.line)
+			})
+			assert.Equal(t, parsed, got)
+			assert.Equal(t, tt.wantInvalid, c.invalidIDs)
+			assert.Equal(t, tt.wantTrace, lr.TraceID().String())
+			assert.Equal(t, tt.wantSpan, spanString(lr.SpanID()))
+			assert.Equal(t, tt.wantFlags, lr.Flags())
+			assert.Equal(t, tt.wantAttrs, lr.Attributes().AsRaw())
+		})
+	}
+}
