@@ -41,11 +41,12 @@ type parser struct {
 	// [body fields][severity fields][timestamp fields][implied level
 	// markers][request id fields][3 per trace candidate], and marks the
 	// proper dotted prefixes of those paths, so nested objects are only
-	// searched when a path can lie inside them. traceFields does the same
-	// for the trace candidates' paths, in any ASCII case: loggers write
+	// searched when a path can lie inside them. The trace candidates'
+	// paths also match in any ASCII case, through foldedFields, which is
+	// only asked when fields has no trace entry for a key: loggers write
 	// the same names as traceId, TraceId (.NET Activity, Serilog) or
 	// traceID (Go), and no logger gives two spellings different meanings.
-	fields, traceFields                               fieldTable
+	fields, foldedFields                              fieldTable
 	sevBase, timeBase, impliedBase, idBase, traceBase int
 	nSlots                                            int
 	// zone is timestamp_zone, nil for UTC.
@@ -67,50 +68,67 @@ func newParser(cfg *Config) *parser {
 		skywalking: cfg.SkyWalking.Enabled,
 	}
 	p.zone, _ = loadZone(cfg.TimestampZone) // Validate has checked it
-	entries, traceEntries := map[string]*fieldEntry{}, map[string]*fieldEntry{}
+	entries, folded := map[string]*fieldEntry{}, map[string]*fieldEntry{}
 	entry := func(m map[string]*fieldEntry, key string) *fieldEntry {
 		if m[key] == nil {
 			m[key] = &fieldEntry{key: key}
 		}
 		return m[key]
 	}
-	add := func(m map[string]*fieldEntry, path string) {
+	// addTo files path's slot under path in m and marks its dotted prefixes.
+	addTo := func(m map[string]*fieldEntry, path string) {
+		e := entry(m, path)
+		e.slots = append(e.slots, int32(p.nSlots))
+		for i := strings.IndexByte(path, '.'); i > 0; i = nextDot(path, i) {
+			entry(m, path[:i]).prefix = true
+		}
+	}
+	add := func(path string) {
 		if path != "" {
-			e := entry(m, path)
-			e.slots = append(e.slots, int32(p.nSlots))
+			addTo(entries, path)
+		}
+		p.nSlots++
+	}
+	// A trace path goes to folded; the exact table points its spelling
+	// as configured (and its prefixes) there, saving the folded lookup.
+	addTrace := func(path string) {
+		if path != "" {
+			f := foldASCII(path)
+			addTo(folded, f)
+			entry(entries, path).trace = folded[f]
 			for i := strings.IndexByte(path, '.'); i > 0; i = nextDot(path, i) {
-				entry(m, path[:i]).prefix = true
+				entry(entries, path[:i]).trace = folded[f[:i]]
 			}
 		}
 		p.nSlots++
 	}
 	for _, f := range cfg.BodyFields {
-		add(entries, f)
+		add(f)
 	}
 	p.sevBase = p.nSlots
 	for _, f := range cfg.Severity.Fields {
-		add(entries, f)
+		add(f)
 	}
 	p.timeBase = p.nSlots
 	for _, f := range cfg.TimestampFields {
-		add(entries, f)
+		add(f)
 	}
 	p.impliedBase = p.nSlots
 	for _, im := range cfg.Severity.Implied {
-		add(entries, im.Field)
+		add(im.Field)
 	}
 	p.idBase = p.nSlots
 	for _, f := range cfg.RequestIDFields {
-		add(entries, f)
+		add(f)
 	}
 	p.traceBase = p.nSlots
 	for _, c := range cfg.TraceContext {
-		add(traceEntries, foldASCII(c.TraceID))
-		add(traceEntries, foldASCII(c.SpanID))
-		add(traceEntries, foldASCII(c.Flags))
+		addTrace(c.TraceID)
+		addTrace(c.SpanID)
+		addTrace(c.Flags)
 	}
 	p.fields = newFieldTable(entries, false)
-	p.traceFields = newFieldTable(traceEntries, true)
+	p.foldedFields = newFieldTable(folded, true)
 	p.notFound = slices.Repeat([]int32{-1}, p.nSlots)
 	p.pool.New = func() any {
 		return &state{p: p, found: make([]int32, p.nSlots), foundPath: make([]string, p.nSlots)}
@@ -136,6 +154,9 @@ type fieldEntry struct {
 	key    string
 	slots  []int32
 	prefix bool
+	// trace is the folded-table entry of a trace path (or a prefix of
+	// one) spelled as configured.
+	trace *fieldEntry
 }
 
 func newFieldTable(entries map[string]*fieldEntry, fold bool) fieldTable {
@@ -372,33 +393,44 @@ func (st *state) index(obj int32, path string) {
 		if path != "" {
 			key = path + "." + key
 		}
-		e, te := st.p.fields.lookup(key), st.p.traceFields.lookup(key)
+		e := st.p.fields.lookup(key)
+		var te *fieldEntry
+		if e != nil {
+			te = e.trace
+		}
+		if te == nil {
+			te = st.p.foldedFields.lookup(key)
+		}
 		if e == nil && te == nil {
 			continue
 		}
 		prefix := false
 		if e != nil {
-			for _, slot := range e.slots {
-				if prev := st.found[slot]; prev >= 0 {
-					st.consume(prev)
-				}
-				st.found[slot] = ci
-			}
+			st.fill(e, ci, key)
 			prefix = e.prefix
 		}
 		if te != nil {
-			// Of two spellings the later one is used, as of duplicates,
-			// but the earlier stays an attribute: it is not the same key.
-			for _, slot := range te.slots {
-				if prev := st.found[slot]; prev >= 0 && st.foundPath[slot] == key {
-					st.consume(prev)
-				}
-				st.found[slot], st.foundPath[slot] = ci, key
-			}
+			st.fill(te, ci, key)
 			prefix = prefix || te.prefix
 		}
 		if prefix && toks[ci].Kind == jsonscan.Object {
 			st.index(ci, key)
+		}
+	}
+}
+
+// fill records token ti, at path key, for the entry's slots. A duplicate
+// key shadows the earlier token (the last one wins, as in encoding/json).
+// Of two spellings of a trace path the later is used too, but the earlier
+// stays an attribute: it is not the same key.
+func (st *state) fill(e *fieldEntry, ti int32, key string) {
+	for _, slot := range e.slots {
+		if prev := st.found[slot]; prev >= 0 && (int(slot) < st.p.traceBase || st.foundPath[slot] == key) {
+			st.consume(prev)
+		}
+		st.found[slot] = ti
+		if int(slot) >= st.p.traceBase {
+			st.foundPath[slot] = key
 		}
 	}
 }
@@ -491,7 +523,8 @@ func (st *state) applyTimestamp(lr plog.LogRecord, ti int32) bool {
 // receiver) and gives no span id or flags of its own, the record's are
 // cleared rather than paired with a trace they are not part of.
 func (st *state) applyTraceContext(lr plog.LogRecord) {
-	for i, c := range st.p.cfg.TraceContext {
+	for i := range st.p.cfg.TraceContext {
+		c := &st.p.cfg.TraceContext[i]
 		base := st.p.traceBase + 3*i
 		tiTrace, tiSpan, tiFlags := st.found[base], st.found[base+1], st.found[base+2]
 		if tiTrace < 0 {
