@@ -46,7 +46,9 @@ type parser struct {
 	// only asked when fields has no trace entry for a key: loggers write
 	// the same names as traceId, TraceId (.NET Activity, Serilog) or
 	// traceID (Go), and no logger gives two spellings different meanings.
-	fields, foldedFields                              fieldTable
+	fields, foldedFields fieldTable
+	// shapes is the union of both tables' shapes, one test for most keys.
+	shapes                                            [256]uint64
 	sevBase, timeBase, impliedBase, idBase, traceBase int
 	nSlots                                            int
 	// zone is timestamp_zone, nil for UTC.
@@ -129,6 +131,9 @@ func newParser(cfg *Config) *parser {
 	}
 	p.fields = newFieldTable(entries, false)
 	p.foldedFields = newFieldTable(folded, true)
+	for c := range p.shapes {
+		p.shapes[c] = p.fields.shapes[c] | p.foldedFields.shapes[c]
+	}
 	p.notFound = slices.Repeat([]int32{-1}, p.nSlots)
 	p.pool.New = func() any {
 		return &state{p: p, found: make([]int32, p.nSlots), foundPath: make([]string, p.nSlots)}
@@ -143,8 +148,8 @@ type fieldTable struct {
 	mask    uint32
 	entries []fieldEntry
 	// shapes has bit min(len, 63) of shapes[c] set when some key starts
-	// with c and has that length: most keys of a line fail this test and
-	// never touch the entries.
+	// with c (in either case in a folding table) and has that length:
+	// most keys of a line fail this test and never touch the entries.
 	shapes [256]uint64
 	// fold makes lookups ignore ASCII case; keys are then stored folded.
 	fold bool
@@ -172,6 +177,9 @@ func newFieldTable(entries map[string]*fieldEntry, fold bool) fieldTable {
 		}
 		t.entries[i] = *e
 		t.shapes[e.key[0]] |= shapeBit(e.key)
+		if c := e.key[0]; fold && c >= 'a' && c <= 'z' {
+			t.shapes[c-'a'+'A'] |= shapeBit(e.key)
+		}
 	}
 	return t
 }
@@ -189,17 +197,12 @@ func (t *fieldTable) hash(k string) uint32 {
 
 func shapeBit(k string) uint64 { return 1 << min(len(k), 63) }
 
-func (t *fieldTable) lookup(k string) *fieldEntry {
-	if k == "" {
-		return nil
-	}
-	first := k[0]
-	if t.fold {
-		first = lowerASCII[first]
-	}
-	if t.shapes[first]&shapeBit(k) == 0 {
-		return nil
-	}
+// mayHold is the first test of a lookup, which most keys of a line fail;
+// it inlines, probe does not. k is not empty.
+func (t *fieldTable) mayHold(k string) bool { return t.shapes[k[0]]&shapeBit(k) != 0 }
+
+// probe finds k's entry (in any ASCII case in a folding table), or nil.
+func (t *fieldTable) probe(k string) *fieldEntry {
 	for i := t.hash(k) & t.mask; ; i = (i + 1) & t.mask {
 		e := &t.entries[i]
 		switch {
@@ -393,24 +396,34 @@ func (st *state) index(obj int32, path string) {
 		if path != "" {
 			key = path + "." + key
 		}
-		e := st.p.fields.lookup(key)
-		var te *fieldEntry
+		if key == "" || st.p.shapes[key[0]]&shapeBit(key) == 0 {
+			continue // neither table can hold it: most keys
+		}
+		var e, te *fieldEntry
+		if st.p.fields.mayHold(key) {
+			e = st.p.fields.probe(key)
+		}
 		if e != nil {
 			te = e.trace
 		}
-		if te == nil {
-			te = st.p.foldedFields.lookup(key)
+		if te == nil && st.p.foldedFields.mayHold(key) {
+			te = st.p.foldedFields.probe(key)
 		}
 		if e == nil && te == nil {
 			continue
 		}
 		prefix := false
 		if e != nil {
-			st.fill(e, ci, key)
+			for _, slot := range e.slots {
+				if prev := st.found[slot]; prev >= 0 {
+					st.consume(prev) // a duplicate key: the last one wins
+				}
+				st.found[slot] = ci
+			}
 			prefix = e.prefix
 		}
 		if te != nil {
-			st.fill(te, ci, key)
+			st.fillTrace(te, ci, key)
 			prefix = prefix || te.prefix
 		}
 		if prefix && toks[ci].Kind == jsonscan.Object {
@@ -419,19 +432,15 @@ func (st *state) index(obj int32, path string) {
 	}
 }
 
-// fill records token ti, at path key, for the entry's slots. A duplicate
-// key shadows the earlier token (the last one wins, as in encoding/json).
-// Of two spellings of a trace path the later is used too, but the earlier
-// stays an attribute: it is not the same key.
-func (st *state) fill(e *fieldEntry, ti int32, key string) {
+// fillTrace records token ti, at path key, for a trace entry's slots. As of
+// a duplicate key the later of two spellings is used, but the earlier stays
+// an attribute: it is not the same key.
+func (st *state) fillTrace(e *fieldEntry, ti int32, key string) {
 	for _, slot := range e.slots {
-		if prev := st.found[slot]; prev >= 0 && (int(slot) < st.p.traceBase || st.foundPath[slot] == key) {
+		if prev := st.found[slot]; prev >= 0 && st.foundPath[slot] == key {
 			st.consume(prev)
 		}
-		st.found[slot] = ti
-		if int(slot) >= st.p.traceBase {
-			st.foundPath[slot] = key
-		}
+		st.found[slot], st.foundPath[slot] = ti, key
 	}
 }
 
@@ -523,17 +532,15 @@ func (st *state) applyTimestamp(lr plog.LogRecord, ti int32) bool {
 // receiver) and gives no span id or flags of its own, the record's are
 // cleared rather than paired with a trace they are not part of.
 func (st *state) applyTraceContext(lr plog.LogRecord) {
-	for i := range st.p.cfg.TraceContext {
-		c := &st.p.cfg.TraceContext[i]
-		base := st.p.traceBase + 3*i
+	for base := st.p.traceBase; base < st.p.nSlots; base += 3 {
 		tiTrace, tiSpan, tiFlags := st.found[base], st.found[base+1], st.found[base+2]
 		if tiTrace < 0 {
 			continue
 		}
 		tv, ok := traceValue{}, false
-		parseSpan, spanText := parseSpanID, st.strOf
+		datadog := st.p.cfg.TraceContext[(base-st.p.traceBase)/3].Encoding == encodingDatadog
 		switch {
-		case c.Encoding == encodingDatadog:
+		case datadog:
 			id, low, full, valid := parseDatadogTraceID(st.idText(tiTrace))
 			if valid && !full {
 				// Only the low half: defined only for the record's own trace.
@@ -544,7 +551,6 @@ func (st *state) applyTraceContext(lr plog.LogRecord) {
 				id = own
 			}
 			tv.traceID, ok = id, valid
-			parseSpan, spanText = parseDatadogSpanID, st.idText
 		case st.sc.Tokens[tiTrace].Kind == jsonscan.String:
 			tv, ok = parseTraceValue(st.str(tiTrace))
 		}
@@ -562,7 +568,7 @@ func (st *state) applyTraceContext(lr plog.LogRecord) {
 		case tv.hasSpan:
 			lr.SetSpanID(tv.spanID)
 		case tiSpan >= 0:
-			if id, ok := parseSpan(spanText(tiSpan)); ok {
+			if id, ok := st.spanID(tiSpan, datadog); ok {
 				lr.SetSpanID(id)
 				st.consume(tiSpan)
 			} else {
@@ -582,6 +588,14 @@ func (st *state) applyTraceContext(lr plog.LogRecord) {
 		}
 		return
 	}
+}
+
+// spanID reads a span id field: 16 hex digits, or Datadog's decimal.
+func (st *state) spanID(ti int32, datadog bool) (pcommon.SpanID, bool) {
+	if datadog {
+		return parseDatadogSpanID(st.idText(ti))
+	}
+	return parseSpanID(st.strOf(ti))
 }
 
 // flags reads trace flags written as a hex byte ("01"), a number or a bool
