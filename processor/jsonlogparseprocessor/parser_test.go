@@ -262,10 +262,10 @@ func TestParseRecord(t *testing.T) {
 				c.BodyFields = []string{"record.message"}
 				c.Severity.Fields = []string{"record.level.name"}
 				c.TimestampFields = []string{"record.time.timestamp"}
-				c.TraceContext = []TraceCandidate{{TraceID: "record.extra.otelTraceID", SpanID: "record.extra.otelSpanID"}}
+				c.TraceContext = []TraceCandidate{{TraceID: "record.extra.trace_id", SpanID: "record.extra.span_id"}}
 			},
 			setup: func(lr plog.LogRecord) {
-				lr.Body().SetStr(`{"text":"2026-11-25 10:00:00.123 | INFO     | app:handler:12 - charged\n","record":{"extra":{"otelTraceID":"4bf92f3577b34da6a3ce929d0e0e4736","otelSpanID":"00f067aa0ba902b7","order":"o-1"},"function":"handler","level":{"icon":"i","name":"INFO","no":20},"line":12,"message":"charged","time":{"repr":"2026-11-25 10:00:00.123000+00:00","timestamp":1795600800.123}}}`)
+				lr.Body().SetStr(`{"text":"2026-11-25 10:00:00.123 | INFO     | app:handler:12 - charged\n","record":{"extra":{"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","order":"o-1"},"function":"handler","level":{"icon":"i","name":"INFO","no":20},"line":12,"message":"charged","time":{"repr":"2026-11-25 10:00:00.123000+00:00","timestamp":1795600800.123}}}`)
 			},
 			want: parsed,
 			check: func(t *testing.T, lr plog.LogRecord, _ counts) {
