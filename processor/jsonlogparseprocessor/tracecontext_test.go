@@ -35,13 +35,7 @@ func setInvocationContext(lr plog.LogRecord) {
 // (and without the invocation's sampled flag), instead of pairing its trace
 // with the invocation's span.
 func TestTraceContextPairing(t *testing.T) {
-	tests := []struct {
-		name      string
-		line      string
-		wantTrace string
-		wantSpan  string // "" for none
-		wantFlags plog.LogRecordFlags
-	}{
+	runTraceCases(t, []traceCase{
 		{
 			name:      "Powertools xray_trace_id of another trace: no span",
 			line:      `{"level":"INFO","message":"continues the SQS message's trace","xray_trace_id":"1-0af76519-16cd43dd8448eb211c80319c"}`,
@@ -60,7 +54,7 @@ func TestTraceContextPairing(t *testing.T) {
 		{
 			name:      "another trace whose span id is invalid: no span",
 			line:      `{"msg":"bad span","trace_id":"` + otherTrace + `","span_id":"xyz"}`,
-			wantTrace: otherTrace,
+			wantTrace: otherTrace, wantInvalid: 1,
 		},
 		{
 			name:      "another trace with its own span and flags",
@@ -92,17 +86,39 @@ func TestTraceContextPairing(t *testing.T) {
 			line:      `{"msg":"plain"}`,
 			wantTrace: invocationTrace.String(), wantSpan: invocationSpan.String(), wantFlags: 1,
 		},
-	}
-	for _, tt := range tests {
+	})
+}
+
+// traceCase is one line parsed with the default config onto a record that
+// carries the invocation's trace context.
+type traceCase struct {
+	name      string
+	line      string
+	wantTrace string
+	wantSpan  string // "" for none
+	wantFlags plog.LogRecordFlags
+	// wantAttrs, if not nil, are the record's attributes afterwards.
+	wantAttrs   map[string]any
+	wantInvalid int64
+}
+
+func runTraceCases(t *testing.T, cases []traceCase) {
+	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
-			lr, got, _ := parseOne(t, defaultConfig(), func(lr plog.LogRecord) {
+			lr, got, c := parseOne(t, defaultConfig(), func(lr plog.LogRecord) {
 				setInvocationContext(lr)
 				lr.Body().SetStr(tt.line)
 			})
 			assert.Equal(t, parsed, got)
+			assert.Equal(t, tt.wantInvalid, c.invalidIDs)
 			assert.Equal(t, tt.wantTrace, lr.TraceID().String())
 			assert.Equal(t, tt.wantSpan, spanString(lr.SpanID()))
 			assert.Equal(t, tt.wantFlags, lr.Flags())
+			if tt.wantAttrs != nil {
+				attrs := lr.Attributes().AsRaw()
+				delete(attrs, "@mt")
+				assert.Equal(t, tt.wantAttrs, attrs)
+			}
 		})
 	}
 }
@@ -118,14 +134,7 @@ func spanString(id pcommon.SpanID) string {
 // ASCII case (TraceId/SpanId of Serilog and .NET's Activity, traceID of Go
 // loggers) and still pair within their candidate.
 func TestTraceFieldSpelling(t *testing.T) {
-	tests := []struct {
-		name      string
-		line      string
-		wantTrace string
-		wantSpan  string
-		wantFlags plog.LogRecordFlags
-		wantAttrs map[string]any
-	}{
+	runTraceCases(t, []traceCase{
 		{
 			name:      "Serilog span enricher: TraceId, SpanId, TraceFlags",
 			line:      `{"@t":"2026-11-25T10:00:00Z","@mt":"m","TraceId":"` + otherTrace + `","SpanId":"` + otherSpan + `","TraceFlags":"Recorded","ParentId":"0000000000000000"}`,
@@ -168,23 +177,7 @@ func TestTraceFieldSpelling(t *testing.T) {
 			wantTrace: otherTrace,
 			wantAttrs: map[string]any{"span_id": otherSpan},
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			lr, got, c := parseOne(t, defaultConfig(), func(lr plog.LogRecord) {
-				setInvocationContext(lr)
-				lr.Body().SetStr(tt.line)
-			})
-			assert.Equal(t, parsed, got)
-			assert.Zero(t, c.invalidIDs)
-			assert.Equal(t, tt.wantTrace, lr.TraceID().String())
-			assert.Equal(t, tt.wantSpan, spanString(lr.SpanID()))
-			assert.Equal(t, tt.wantFlags, lr.Flags())
-			attrs := lr.Attributes().AsRaw()
-			delete(attrs, "@mt")
-			assert.Equal(t, tt.wantAttrs, attrs)
-		})
-	}
+	})
 }
 
 // TestDatadogIDs checks Datadog's dd.trace_id and dd.span_id: a 128-bit trace
@@ -198,15 +191,7 @@ func TestDatadogIDs(t *testing.T) {
 		// The low 64 bits of invocationTrace in decimal.
 		invocationLowDecimal = "5647338498384176309"
 	)
-	tests := []struct {
-		name        string
-		line        string
-		wantTrace   string
-		wantSpan    string
-		wantFlags   plog.LogRecordFlags
-		wantAttrs   map[string]any
-		wantInvalid int64
-	}{
+	runTraceCases(t, []traceCase{
 		{
 			name:      "128-bit trace id as hex, decimal span id (dd-trace-py, dotted keys)",
 			line:      `{"message":"m","dd.trace_id":"` + otherTrace + `","dd.span_id":"` + otherSpanDecimal + `","dd.service":"pay"}`,
@@ -261,19 +246,5 @@ func TestDatadogIDs(t *testing.T) {
 			wantTrace: otherTrace, wantSpan: otherSpan, wantFlags: 1,
 			wantAttrs: map[string]any{},
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			lr, got, c := parseOne(t, defaultConfig(), func(lr plog.LogRecord) {
-				setInvocationContext(lr)
-				lr.Body().SetStr(tt.line)
-			})
-			assert.Equal(t, parsed, got)
-			assert.Equal(t, tt.wantInvalid, c.invalidIDs)
-			assert.Equal(t, tt.wantTrace, lr.TraceID().String())
-			assert.Equal(t, tt.wantSpan, spanString(lr.SpanID()))
-			assert.Equal(t, tt.wantFlags, lr.Flags())
-			assert.Equal(t, tt.wantAttrs, lr.Attributes().AsRaw())
-		})
-	}
+	})
 }
