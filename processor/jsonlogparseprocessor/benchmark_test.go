@@ -34,10 +34,15 @@ import (
 var transformStatements = func() []string {
 	const (
 		timeText = `\\d{4}-\\d\\d-\\d\\d[Tt ]\\d\\d:\\d\\d:\\d\\d(?:[.,]\\d+)?(?:[Zz]| ?UTC|[+-]\\d\\d:?\\d\\d)?`
-		// 32 hex, X-Ray id, W3C traceparent, X-Ray header (Root first, as AWS writes it).
-		traceForms = `^(?:[0-9a-fA-F]{32}|1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}|[0-9a-fA-F]{2}-[0-9a-fA-F]{32}-[0-9a-fA-F]{16}-[0-9a-fA-F]{2}|Root=1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}(?:;Parent=[0-9a-fA-F]{16})?(?:;Sampled=[^;]*)?(?:;[^;=]+=[^;]*)*)$`
+		// 32 hex, X-Ray id, W3C traceparent, X-Ray header (Root first, as
+		// AWS writes it), Google Cloud trace name.
+		traceForms = `^(?:[0-9a-fA-F]{32}|1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}|[0-9a-fA-F]{2}-[0-9a-fA-F]{32}-[0-9a-fA-F]{16}-[0-9a-fA-F]{2}|Root=1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}(?:;Parent=[0-9a-fA-F]{16})?(?:;Sampled=[^;]*)?(?:;[^;=]+=[^;]*)*|projects/[^/]+/traces/[0-9a-fA-F]{32})$`
 		// The same forms with a zero id or a forbidden traceparent version.
-		invalidTrace = `^(?:0{32}|1-0{8}-0{24}|[fF]{2}-.*|..-0{32}-.*|..-.{32}-0{16}-..|Root=1-0{8}-0{24}.*)$`
+		invalidTrace = `^(?:0{32}|1-0{8}-0{24}|[fF]{2}-.*|..-0{32}-.*|..-.{32}-0{16}-..|Root=1-0{8}-0{24}.*|projects/.*/0{32})$`
+		// A decimal Datadog id that OTTL's Int reads: non-zero and below
+		// 9e18, as every tracer but Python's and PHP's (up to 2^64-1)
+		// generates; jsonlogparse reads all 64 bits.
+		ddDecimal = `^(?:[1-9][0-9]{0,17}|[1-8][0-9]{18})$`
 		// Level words of Python, pino, zap, slog, logrus, Serilog, log4j and
 		// syslog, keyed by severity number.
 		levelWords = `{"1": [{"equals": ["trace", "verbose", "vrb"]}], "5": [{"equals": ["debug", "dbg"]}], ` +
@@ -132,30 +137,45 @@ var transformStatements = func() []string {
 		`set(log.time, Unix(0, Int({C}["time"] * Double({C}["scale"]) + 0.5))) where {C}["scale"] != nil and {C}["time"] != Int({C}["time"])`,
 	)
 	// Trace context: the first candidate whose trace id is valid in any
-	// form; {C}["trace"] names its trace, span and flags fields.
-	for _, c := range [][3]string{
-		{"xray_trace_id", "", ""},
-		{"traceparent", "", ""},
-		{"@tr", "@sp", ""},
-		{"trace{id}", "span{id}", ""}, // ECS nested trace.id and span.id
-		{"trace.id", "span.id", ""},
-		{"otelTraceID", "otelSpanID", "otelTraceSampled"},
-		{"traceId", "spanId", "traceFlags"},
-		{"trace_id", "span_id", "trace_flags"},
+	// form. {C}["trace"] describes it: [0..2] its trace, span and flags
+	// keys; [3..6] for nested objects (ECS's {"trace":{"id"}}, dd-trace-js's
+	// {"dd":{"trace_id"}}) the parent and child keys of trace and span;
+	// [7] "dd" for Datadog's ids. OTTL cannot match keys in any case, so
+	// the .NET spelling (TraceId) is a candidate of its own.
+	for _, c := range [][8]string{
+		{"xray_trace_id", "", "", "", "", "", "", ""},
+		{"", "", "", "dd", "trace_id", "dd", "span_id", "dd"},
+		{"dd.trace_id", "dd.span_id", "", "", "", "", "", "dd"},
+		{"logging.googleapis.com/trace", "logging.googleapis.com/spanId", "logging.googleapis.com/trace_sampled", "", "", "", "", ""},
+		{"traceparent", "", "", "", "", "", "", ""},
+		{"@tr", "@sp", "", "", "", "", "", ""},
+		{"", "", "", "trace", "id", "span", "id", ""},
+		{"trace.id", "span.id", "", "", "", "", "", ""},
+		{"otelTraceID", "otelSpanID", "otelTraceSampled", "", "", "", "", ""},
+		{"TraceId", "SpanId", "TraceFlags", "", "", "", "", ""},
+		{"traceId", "spanId", "traceFlags", "", "", "", "", ""},
+		{"trace_id", "span_id", "trace_flags", "", "", "", "", ""},
 	} {
 		v := `{J}["` + c[0] + `"]`
-		if c[0] == "trace{id}" {
-			v = `{J}["trace"]["id"]`
+		if c[3] != "" {
+			v = `{J}["` + c[3] + `"]["` + c[4] + `"]`
 		}
-		s = append(s, `set({C}["trace"], ["`+c[0]+`", "`+c[1]+`", "`+c[2]+`"]) where `+trace(v))
+		valid := trace(v)
+		if c[7] == "dd" {
+			// 32 hex, or the decimal low half of the record's own trace id.
+			valid = `(IsMatch(` + v + `, "^[0-9a-fA-F]{32}$") and not IsMatch(` + v + `, "^0+$")) or ` +
+				`(IsMatch(` + v + `, "` + ddDecimal + `") and Hex(Int(` + v + `)) == Substring(log.trace_id.string, 16, 16))`
+		}
+		s = append(s, `set({C}["trace"], ["`+strings.Join(c[:], `", "`)+`"]) where `+valid)
 	}
 	s = append(s,
-		`set({C}["nested"], true) where {C}["trace"] != nil and {C}["trace"][0] == "trace{id}"`,
-		`set({C}["tv"], {J}[{C}["trace"][0]]) where {C}["trace"] != nil`,
-		`delete_key({J}, {C}["trace"][0]) where {C}["trace"] != nil`,
-		`set({C}["tv"], {J}["trace"]["id"]) where {C}["nested"] == true`,
-		`delete_key({J}["trace"], "id") where {C}["nested"] == true`,
-		`delete_key({J}, "trace") where {C}["nested"] == true and Len({J}["trace"]) == 0`,
+		`set({C}["tv"], {J}[{C}["trace"][0]]) where {C}["trace"] != nil and {C}["trace"][3] == ""`,
+		`delete_key({J}, {C}["trace"][0]) where {C}["trace"] != nil and {C}["trace"][3] == ""`,
+		`set({C}["tv"], {J}[{C}["trace"][3]][{C}["trace"][4]]) where {C}["trace"] != nil and {C}["trace"][3] != ""`,
+		`delete_key({J}[{C}["trace"][3]], {C}["trace"][4]) where {C}["trace"] != nil and {C}["trace"][3] != ""`,
+		`delete_key({J}, {C}["trace"][3]) where {C}["trace"] != nil and {C}["trace"][3] != "" and Len({J}[{C}["trace"][3]]) == 0`,
+		// A decimal Datadog trace id has been checked to be the record's.
+		`set({C}["tv"], log.trace_id.string) where {C}["trace"][7] == "dd" and IsMatch({C}["tv"], "`+ddDecimal+`")`,
 		// W3C traceparent: version-trace-span-flags.
 		`set({C}["span"], Substring({C}["tv"], 36, 16)) where IsMatch({C}["tv"], "^[0-9a-fA-F]{2}-")`,
 		`set({C}["flags"], ParseInt(Substring({C}["tv"], 53, 2), 16)) where IsMatch({C}["tv"], "^[0-9a-fA-F]{2}-")`,
@@ -167,21 +187,29 @@ var transformStatements = func() []string {
 		`set({C}["flags"], Int({C}["xray"]["Sampled"])) where {C}["xray"]["Sampled"] == "1" or {C}["xray"]["Sampled"] == "0"`,
 		`set({C}["tv"], {C}["xray"]["Root"]) where {C}["xray"] != nil`,
 		`set({C}["tv"], Concat([Substring({C}["tv"], 2, 8), Substring({C}["tv"], 11, 24)], "")) where IsMatch({C}["tv"], "^1-")`,
+		// Google Cloud's trace name projects/<project>/traces/<32 hex>.
+		`replace_pattern({C}["tv"], "^projects/[^/]+/traces/", "")`,
+		// A span id and flags belong to their trace: another trace than the
+		// record's (the invocation's) drops them unless the line has its own.
+		`set({C}["othertrace"], true) where {C}["tv"] != nil and log.trace_id.string != ConvertCase({C}["tv"], "lower")`,
+		`set(log.span_id, SpanID(0x0000000000000000)) where {C}["othertrace"] == true`,
+		`set(log.flags, 0) where {C}["othertrace"] == true`,
 		`set(log.trace_id.string, {C}["tv"]) where {C}["tv"] != nil`,
 		// Span id and flags fields, unless the trace value carried them;
-		// invalid values stay attributes.
-		`set({C}["spanv"], {J}[{C}["trace"][1]]) where {C}["trace"] != nil and {C}["span"] == nil`,
-		`set({C}["spanv"], {J}["span"]["id"]) where {C}["nested"] == true and IsMap({J}["span"])`,
-		`set({C}["span"], {C}["spanv"]) where IsMatch({C}["spanv"], "^[0-9a-fA-F]{16}$") and not IsMatch({C}["spanv"], "^0+$")`,
-		`delete_key({J}, {C}["trace"][1]) where {C}["spanv"] != nil and {C}["span"] == {C}["spanv"]`,
-		`delete_key({J}["span"], "id") where {C}["nested"] == true and {C}["spanv"] != nil and {C}["span"] == {C}["spanv"]`,
-		`delete_key({J}, "span") where {C}["nested"] == true and {C}["span"] == {C}["spanv"] and Len({J}["span"]) == 0`,
+		// invalid values stay attributes. Datadog's span ids are decimal.
+		`set({C}["spanv"], {J}[{C}["trace"][1]]) where {C}["trace"] != nil and {C}["span"] == nil and {C}["trace"][5] == ""`,
+		`set({C}["spanv"], {J}[{C}["trace"][5]][{C}["trace"][6]]) where {C}["trace"] != nil and {C}["span"] == nil and {C}["trace"][5] != "" and IsMap({J}[{C}["trace"][5]])`,
+		`set({C}["span"], {C}["spanv"]) where {C}["trace"][7] == "" and IsMatch({C}["spanv"], "^[0-9a-fA-F]{16}$") and not IsMatch({C}["spanv"], "^0+$")`,
+		`set({C}["span"], Hex(Int({C}["spanv"]))) where {C}["trace"][7] == "dd" and IsMatch({C}["spanv"], "`+ddDecimal+`")`,
+		`delete_key({J}, {C}["trace"][1]) where {C}["spanv"] != nil and {C}["span"] != nil and {C}["trace"][5] == ""`,
+		`delete_key({J}[{C}["trace"][5]], {C}["trace"][6]) where {C}["spanv"] != nil and {C}["span"] != nil and {C}["trace"][5] != ""`,
+		`delete_key({J}, {C}["trace"][5]) where {C}["spanv"] != nil and {C}["span"] != nil and {C}["trace"][5] != "" and Len({J}[{C}["trace"][5]]) == 0`,
 		`set(log.span_id.string, {C}["span"]) where {C}["span"] != nil`,
 		`set({C}["flagsv"], {J}[{C}["trace"][2]]) where {C}["trace"] != nil and {C}["flags"] == nil`,
 		`set({C}["flags"], ParseInt({C}["flagsv"], 16)) where {C}["flagsv"] != nil and IsString({C}["flagsv"]) and IsMatch({C}["flagsv"], "^[0-9a-fA-F]{1,2}$")`,
 		`set({C}["flags"], Int({C}["flagsv"])) where {C}["flagsv"] >= 0 and {C}["flagsv"] <= 255 and {C}["flagsv"] == Int({C}["flagsv"])`,
-		`set({C}["flags"], 1) where {C}["flagsv"] == true`,
-		`set({C}["flags"], 0) where {C}["flagsv"] == false`,
+		`set({C}["flags"], 1) where {C}["flagsv"] == true or ({C}["flagsv"] != nil and IsString({C}["flagsv"]) and IsMatch({C}["flagsv"], "(?i)^recorded$"))`,
+		`set({C}["flags"], 0) where {C}["flagsv"] == false or ({C}["flagsv"] != nil and IsString({C}["flagsv"]) and IsMatch({C}["flagsv"], "(?i)^none$"))`,
 		`delete_key({J}, {C}["trace"][2]) where {C}["flagsv"] != nil and {C}["flags"] != nil`,
 		`set(log.flags, {C}["flags"]) where {C}["flags"] != nil`,
 		// Everything not taken becomes an attribute, strings cut to 16 KiB
@@ -197,14 +225,16 @@ var transformStatements = func() []string {
 }()
 
 // benchCorpus is every well-formed corpus line no longer than maxLen bytes
-// (0: all; the broken lines are left to the correctness tests): 40 lines of
-// 54 B to 1.7 KB, 37 of them at most 500 B.
+// (0: all; the broken lines are left to the correctness tests), each record
+// with the invocation's trace context as the receiver sets it.
 func benchCorpus(b testing.TB, maxLen int) plog.Logs {
 	ld := plog.NewLogs()
 	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
 	for _, l := range benchCorpusLines(b) {
 		if maxLen == 0 || len(l.text) <= maxLen {
-			sl.LogRecords().AppendEmpty().Body().SetStr(l.text)
+			lr := sl.LogRecords().AppendEmpty()
+			setInvocationContext(lr)
+			lr.Body().SetStr(l.text)
 		}
 	}
 	return ld

@@ -44,14 +44,24 @@ type Config struct {
 
 // TraceCandidate names the fields of one trace context convention. The
 // trace_id field may hold 32 hex digits (any case), an X-Ray id, an X-Ray
-// header (Root=...;Parent=...;Sampled=...) or a W3C traceparent; the latter two
-// also carry span id and flags. A dotted name also matches nested objects.
+// header (Root=...;Parent=...;Sampled=...), a W3C traceparent or a Google
+// Cloud trace name (projects/<p>/traces/<32 hex>); the X-Ray header and
+// traceparent also carry span id and flags. A dotted name also matches
+// nested objects; names match in any ASCII case.
 type TraceCandidate struct {
 	TraceID string `mapstructure:"trace_id"`
 	SpanID  string `mapstructure:"span_id"`
 	Flags   string `mapstructure:"flags"`
-	_       struct{}
+	// Encoding is how the ids are written: "" (the forms above, span ids
+	// as 16 hex) or "datadog" (a trace id as 32 hex or as the decimal low
+	// 64 bits, which only name the record's own trace when those match;
+	// a span id in decimal).
+	Encoding string `mapstructure:"encoding"`
+	_        struct{}
 }
+
+// encodingDatadog is TraceCandidate.Encoding for Datadog's decimal ids.
+const encodingDatadog = "datadog"
 
 // SeverityConfig configures the level mapping.
 type SeverityConfig struct {
@@ -111,6 +121,9 @@ func (cfg *Config) Validate() error {
 	for i, c := range cfg.TraceContext {
 		if c.TraceID == "" {
 			errs = append(errs, fmt.Errorf("trace_context[%d]: trace_id must name a field", i))
+		}
+		if c.Encoding != "" && c.Encoding != encodingDatadog {
+			errs = append(errs, fmt.Errorf("trace_context[%d]::encoding: %q is not one of \"\", %s", i, c.Encoding, encodingDatadog))
 		}
 	}
 	for _, l := range []struct {

@@ -27,7 +27,7 @@ func TestLoadConfig(t *testing.T) {
 			want: func(c *Config) {
 				c.SourceAttribute = "log.line"
 				c.RuntimePrefixes = false
-				c.TraceContext = []TraceCandidate{{TraceID: "dd.trace_id_hex", SpanID: "dd.span_id_hex"}, {TraceID: "traceparent"}}
+				c.TraceContext = []TraceCandidate{{TraceID: "dd.trace_id", SpanID: "dd.span_id", Encoding: encodingDatadog}, {TraceID: "traceparent"}}
 				c.Severity = SeverityConfig{Fields: []string{"lvl"}, NumberScheme: "python", Implied: []ImpliedLevel{{Field: "alarm", Level: "warn"}}}
 				c.TimestampFields = []string{"when"}
 				c.TimestampZone = "Europe/Berlin"
@@ -47,6 +47,7 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "bad_scheme"), wantErr: `severity::number_scheme: "log4j" is not one of pino, python, syslog, otel`},
 		{id: component.NewIDWithName(metadata.Type, "bad_limits"), wantErr: "limits::max_attributes must not be negative, got -1"},
 		{id: component.NewIDWithName(metadata.Type, "bad_candidate"), wantErr: "trace_context[0]: trace_id must name a field"},
+		{id: component.NewIDWithName(metadata.Type, "bad_encoding"), wantErr: `trace_context[0]::encoding: "base64" is not one of "", datadog`},
 		{id: component.NewIDWithName(metadata.Type, "bad_separator"), wantErr: "flatten::separator must not be empty"},
 		{id: component.NewIDWithName(metadata.Type, "bad_implied"), wantErr: "severity::implied[0]::field: empty field name\nseverity::implied[0]::level: \"loud\" is not a known level word"},
 		{id: component.NewIDWithName(metadata.Type, "bad_zone"), wantErr: "timestamp_zone: unknown time zone Mars/Olympus_Mons"},

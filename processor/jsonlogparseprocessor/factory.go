@@ -32,6 +32,8 @@ func createDefaultConfig() component.Config {
 			{TraceID: "trace.id", SpanID: "span.id"},
 			{TraceID: "@tr", SpanID: "@sp"},
 			{TraceID: "traceparent"},
+			{TraceID: "logging.googleapis.com/trace", SpanID: "logging.googleapis.com/spanId", Flags: "logging.googleapis.com/trace_sampled"},
+			{TraceID: "dd.trace_id", SpanID: "dd.span_id", Encoding: encodingDatadog},
 			{TraceID: "xray_trace_id"},
 		},
 		Severity: SeverityConfig{

@@ -10,6 +10,7 @@ import (
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/lambda-o11y/otelcol-lambda/processor/jsonlogparseprocessor/internal/jsonscan"
@@ -20,7 +21,10 @@ import (
 //   - with every mapping and limit off, a line that encoding/json accepts as an
 //     object yields exactly its fields and values as attributes (numbers as
 //     documented on jsonscan.ParseNumber);
-//   - a line that is not a valid JSON object leaves the record unchanged.
+//   - a line that is not a valid JSON object leaves the record unchanged;
+//   - a span id only travels with the trace id it came from: when the line's
+//     trace replaces the record's (the invocation's), the span id and flags
+//     that come out do not depend on the record's.
 //
 // CI runs it for a bounded time (see README); new findings land in testdata/fuzz.
 func FuzzParse(f *testing.F) {
@@ -63,7 +67,20 @@ func FuzzParse(f *testing.F) {
 			if st.parseRecord(lr) != parsed {
 				require.NoError(t, plogtest.CompareLogRecord(before, lr))
 			}
+			// The same line on two records of the invocation's trace that
+			// differ in span id and flags.
+			a, b := newBodyRecord(line), newBodyRecord(line)
+			setInvocationContext(a)
+			b.SetTraceID(invocationTrace)
+			b.SetSpanID(pcommon.SpanID{0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0x02})
+			st.parseRecord(a)
+			st.parseRecord(b)
 			p.putState(st)
+			require.Equal(t, a.TraceID(), b.TraceID())
+			if a.TraceID() != invocationTrace {
+				require.Equal(t, a.SpanID(), b.SpanID(), "span id of another trace")
+				require.Equal(t, a.Flags(), b.Flags(), "flags of another trace")
+			}
 		}
 	})
 }

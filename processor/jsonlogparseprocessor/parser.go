@@ -1,6 +1,7 @@
 package jsonlogparseprocessor // import "github.com/lambda-o11y/otelcol-lambda/processor/jsonlogparseprocessor"
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"slices"
 	"strings"
@@ -40,8 +41,14 @@ type parser struct {
 	// [body fields][severity fields][timestamp fields][implied level
 	// markers][request id fields][3 per trace candidate], and marks the
 	// proper dotted prefixes of those paths, so nested objects are only
-	// searched when a path can lie inside them.
-	fields                                            fieldTable
+	// searched when a path can lie inside them. The trace candidates'
+	// paths also match in any ASCII case, through foldedFields, which is
+	// only asked when fields has no trace entry for a key: loggers write
+	// the same names as traceId, TraceId (.NET Activity, Serilog) or
+	// traceID (Go), and no logger gives two spellings different meanings.
+	fields, foldedFields fieldTable
+	// shapes is the union of both tables' shapes, one test for most keys.
+	shapes                                            [256]uint64
 	sevBase, timeBase, impliedBase, idBase, traceBase int
 	nSlots                                            int
 	// zone is timestamp_zone, nil for UTC.
@@ -63,19 +70,36 @@ func newParser(cfg *Config) *parser {
 		skywalking: cfg.SkyWalking.Enabled,
 	}
 	p.zone, _ = loadZone(cfg.TimestampZone) // Validate has checked it
-	entries := map[string]*fieldEntry{}
-	entry := func(key string) *fieldEntry {
-		if entries[key] == nil {
-			entries[key] = &fieldEntry{key: key}
+	entries, folded := map[string]*fieldEntry{}, map[string]*fieldEntry{}
+	entry := func(m map[string]*fieldEntry, key string) *fieldEntry {
+		if m[key] == nil {
+			m[key] = &fieldEntry{key: key}
 		}
-		return entries[key]
+		return m[key]
+	}
+	// addTo files path's slot under path in m and marks its dotted prefixes.
+	addTo := func(m map[string]*fieldEntry, path string) {
+		e := entry(m, path)
+		e.slots = append(e.slots, int32(p.nSlots))
+		for i := strings.IndexByte(path, '.'); i > 0; i = nextDot(path, i) {
+			entry(m, path[:i]).prefix = true
+		}
 	}
 	add := func(path string) {
 		if path != "" {
-			e := entry(path)
-			e.slots = append(e.slots, int32(p.nSlots))
+			addTo(entries, path)
+		}
+		p.nSlots++
+	}
+	// A trace path goes to folded; the exact table points its spelling
+	// as configured (and its prefixes) there, saving the folded lookup.
+	addTrace := func(path string) {
+		if path != "" {
+			f := foldASCII(path)
+			addTo(folded, f)
+			entry(entries, path).trace = folded[f]
 			for i := strings.IndexByte(path, '.'); i > 0; i = nextDot(path, i) {
-				entry(path[:i]).prefix = true
+				entry(entries, path[:i]).trace = folded[f[:i]]
 			}
 		}
 		p.nSlots++
@@ -101,13 +125,19 @@ func newParser(cfg *Config) *parser {
 	}
 	p.traceBase = p.nSlots
 	for _, c := range cfg.TraceContext {
-		add(c.TraceID)
-		add(c.SpanID)
-		add(c.Flags)
+		addTrace(c.TraceID)
+		addTrace(c.SpanID)
+		addTrace(c.Flags)
 	}
-	p.fields = newFieldTable(entries)
+	p.fields = newFieldTable(entries, false)
+	p.foldedFields = newFieldTable(folded, true)
+	for c := range p.shapes {
+		p.shapes[c] = p.fields.shapes[c] | p.foldedFields.shapes[c]
+	}
 	p.notFound = slices.Repeat([]int32{-1}, p.nSlots)
-	p.pool.New = func() any { return &state{p: p, found: make([]int32, p.nSlots)} }
+	p.pool.New = func() any {
+		return &state{p: p, found: make([]int32, p.nSlots), foundPath: make([]string, p.nSlots)}
+	}
 	return p
 }
 
@@ -118,53 +148,105 @@ type fieldTable struct {
 	mask    uint32
 	entries []fieldEntry
 	// shapes has bit min(len, 63) of shapes[c] set when some key starts
-	// with c and has that length: most keys of a line fail this test and
-	// never touch the entries.
+	// with c (in either case in a folding table) and has that length:
+	// most keys of a line fail this test and never touch the entries.
 	shapes [256]uint64
+	// fold makes lookups ignore ASCII case; keys are then stored folded.
+	fold bool
 }
 
 type fieldEntry struct {
 	key    string
 	slots  []int32
 	prefix bool
+	// trace is the folded-table entry of a trace path (or a prefix of
+	// one) spelled as configured.
+	trace *fieldEntry
 }
 
-func newFieldTable(entries map[string]*fieldEntry) fieldTable {
+func newFieldTable(entries map[string]*fieldEntry, fold bool) fieldTable {
 	size := 16
 	for size < 4*len(entries) {
 		size *= 2
 	}
-	t := fieldTable{mask: uint32(size - 1), entries: make([]fieldEntry, size)}
+	t := fieldTable{mask: uint32(size - 1), entries: make([]fieldEntry, size), fold: fold}
 	for _, e := range entries {
-		i := fieldHash(e.key) & t.mask
+		i := t.hash(e.key) & t.mask
 		for t.entries[i].key != "" {
 			i = (i + 1) & t.mask
 		}
 		t.entries[i] = *e
 		t.shapes[e.key[0]] |= shapeBit(e.key)
+		if c := e.key[0]; fold && c >= 'a' && c <= 'z' {
+			t.shapes[c-'a'+'A'] |= shapeBit(e.key)
+		}
 	}
 	return t
 }
 
-func fieldHash(k string) uint32 {
+// hash mixes the length and three bytes of k, folded to lower case in a
+// folding table.
+func (t *fieldTable) hash(k string) uint32 {
 	n := len(k)
-	return uint32(n)*0x9e3779b1 ^ uint32(k[0])*0x85ebca6b ^ uint32(k[n-1])*0xc2b2ae35 ^ uint32(k[n/2])*0x27d4eb2f
+	a, b, c := k[0], k[n-1], k[n/2]
+	if t.fold {
+		a, b, c = lowerASCII[a], lowerASCII[b], lowerASCII[c]
+	}
+	return uint32(n)*0x9e3779b1 ^ uint32(a)*0x85ebca6b ^ uint32(b)*0xc2b2ae35 ^ uint32(c)*0x27d4eb2f
 }
 
 func shapeBit(k string) uint64 { return 1 << min(len(k), 63) }
 
-func (t *fieldTable) lookup(k string) *fieldEntry {
-	if k == "" || t.shapes[k[0]]&shapeBit(k) == 0 {
-		return nil
-	}
-	for i := fieldHash(k) & t.mask; ; i = (i + 1) & t.mask {
-		switch e := &t.entries[i]; e.key {
-		case "":
+// mayHold is the first test of a lookup, which most keys of a line fail;
+// it inlines, probe does not. k is not empty.
+func (t *fieldTable) mayHold(k string) bool { return t.shapes[k[0]]&shapeBit(k) != 0 }
+
+// probe finds k's entry (in any ASCII case in a folding table), or nil.
+func (t *fieldTable) probe(k string) *fieldEntry {
+	for i := t.hash(k) & t.mask; ; i = (i + 1) & t.mask {
+		e := &t.entries[i]
+		switch {
+		case e.key == "":
 			return nil
-		case k:
+		case e.key == k || t.fold && equalFoldASCII(e.key, k):
 			return e
 		}
 	}
+}
+
+// lowerASCII maps A-Z to a-z and every other byte to itself.
+var lowerASCII = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = byte(c + 'a' - 'A')
+	}
+	return t
+}()
+
+// foldASCII is s with A-Z lowered; strings.ToLower would also fold
+// non-ASCII letters, which a key can only match byte for byte.
+func foldASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		b[i] = lowerASCII[c]
+	}
+	return string(b)
+}
+
+// equalFoldASCII reports whether folded (already lower case) equals k up
+// to ASCII case.
+func equalFoldASCII(folded, k string) bool {
+	if len(folded) != len(k) {
+		return false
+	}
+	for i := range len(k) {
+		if folded[i] != lowerASCII[k[i]] {
+			return false
+		}
+	}
+	return true
 }
 
 func nextDot(s string, i int) int {
@@ -184,7 +266,11 @@ type state struct {
 	buf   []byte
 	key   []byte
 	found []int32
-	skip  []int32
+	// foundPath is the path of the trace slots' tokens as written, to tell
+	// a duplicate key (the last one wins) from another spelling (kept as
+	// an attribute).
+	foundPath []string
+	skip      []int32
 	// consumed marks the tokens in skip, so skipped answers in O(1) for
 	// the scalar members that make up most of a line.
 	consumed []bool
@@ -310,19 +396,51 @@ func (st *state) index(obj int32, path string) {
 		if path != "" {
 			key = path + "." + key
 		}
-		e := st.p.fields.lookup(key)
-		if e == nil {
+		if key == "" || st.p.shapes[key[0]]&shapeBit(key) == 0 {
+			continue // neither table can hold it: most keys
+		}
+		var e, te *fieldEntry
+		if st.p.fields.mayHold(key) {
+			e = st.p.fields.probe(key)
+		}
+		if e != nil {
+			te = e.trace
+		}
+		if te == nil && st.p.foldedFields.mayHold(key) {
+			te = st.p.foldedFields.probe(key)
+		}
+		if e == nil && te == nil {
 			continue
 		}
-		for _, slot := range e.slots {
-			if prev := st.found[slot]; prev >= 0 {
-				st.consume(prev)
+		prefix := false
+		if e != nil {
+			for _, slot := range e.slots {
+				if prev := st.found[slot]; prev >= 0 {
+					st.consume(prev) // a duplicate key: the last one wins
+				}
+				st.found[slot] = ci
 			}
-			st.found[slot] = ci
+			prefix = e.prefix
 		}
-		if e.prefix && toks[ci].Kind == jsonscan.Object {
+		if te != nil {
+			st.fillTrace(te, ci, key)
+			prefix = prefix || te.prefix
+		}
+		if prefix && toks[ci].Kind == jsonscan.Object {
 			st.index(ci, key)
 		}
+	}
+}
+
+// fillTrace records token ti, at path key, for a trace entry's slots. As of
+// a duplicate key the later of two spellings is used, but the earlier stays
+// an attribute: it is not the same key.
+func (st *state) fillTrace(e *fieldEntry, ti int32, key string) {
+	for _, slot := range e.slots {
+		if prev := st.found[slot]; prev >= 0 && st.foundPath[slot] == key {
+			st.consume(prev)
+		}
+		st.found[slot], st.foundPath[slot] = ti, key
 	}
 }
 
@@ -408,6 +526,11 @@ func (st *state) applyTimestamp(lr plog.LogRecord, ti int32) bool {
 
 // applyTraceContext takes the first candidate whose trace id is valid. Values
 // that are not valid ids stay attributes and are counted.
+//
+// A span id and flags belong to the trace they came from: when the line
+// names another trace than the record's (the invocation's, set by the
+// receiver) and gives no span id or flags of its own, the record's are
+// cleared rather than paired with a trace they are not part of.
 func (st *state) applyTraceContext(lr plog.LogRecord) {
 	for base := st.p.traceBase; base < st.p.nSlots; base += 3 {
 		tiTrace, tiSpan, tiFlags := st.found[base], st.found[base+1], st.found[base+2]
@@ -415,20 +538,37 @@ func (st *state) applyTraceContext(lr plog.LogRecord) {
 			continue
 		}
 		tv, ok := traceValue{}, false
-		if st.sc.Tokens[tiTrace].Kind == jsonscan.String {
+		datadog := st.p.cfg.TraceContext[(base-st.p.traceBase)/3].Encoding == encodingDatadog
+		switch {
+		case datadog:
+			id, low, full, valid := parseDatadogTraceID(st.idText(tiTrace))
+			if valid && !full {
+				// Only the low half: defined only for the record's own trace.
+				own := lr.TraceID()
+				if own.IsEmpty() || binary.BigEndian.Uint64(own[8:]) != low {
+					continue // another trace, unknown: it stays an attribute
+				}
+				id = own
+			}
+			tv.traceID, ok = id, valid
+		case st.sc.Tokens[tiTrace].Kind == jsonscan.String:
 			tv, ok = parseTraceValue(st.str(tiTrace))
 		}
 		if !ok {
 			st.c.invalidIDs++
 			continue
 		}
-		lr.SetTraceID(tv.traceID)
+		if lr.TraceID() != tv.traceID {
+			lr.SetTraceID(tv.traceID)
+			lr.SetSpanID(pcommon.SpanID{})
+			lr.SetFlags(0)
+		}
 		st.consume(tiTrace)
 		switch {
 		case tv.hasSpan:
 			lr.SetSpanID(tv.spanID)
 		case tiSpan >= 0:
-			if id, ok := parseSpanID(st.strOf(tiSpan)); ok {
+			if id, ok := st.spanID(tiSpan, datadog); ok {
 				lr.SetSpanID(id)
 				st.consume(tiSpan)
 			} else {
@@ -448,6 +588,14 @@ func (st *state) applyTraceContext(lr plog.LogRecord) {
 		}
 		return
 	}
+}
+
+// spanID reads a span id field: 16 hex digits, or Datadog's decimal.
+func (st *state) spanID(ti int32, datadog bool) (pcommon.SpanID, bool) {
+	if datadog {
+		return parseDatadogSpanID(st.idText(ti))
+	}
+	return parseSpanID(st.strOf(ti))
 }
 
 // flags reads trace flags written as a hex byte ("01"), a number or a bool
@@ -734,6 +882,18 @@ func (st *state) strOf(ti int32) string {
 		return ""
 	}
 	return st.str(ti)
+}
+
+// idText is an id field's text: a string's value or a number's digits
+// (Datadog ids may be written as numbers), "" for anything else.
+func (st *state) idText(ti int32) string {
+	switch st.sc.Tokens[ti].Kind {
+	case jsonscan.String:
+		return st.str(ti)
+	case jsonscan.Number:
+		return st.raw(ti)
+	}
+	return ""
 }
 
 func (st *state) keyOf(ti int32) string {

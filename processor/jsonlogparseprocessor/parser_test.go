@@ -256,6 +256,36 @@ func TestParseRecord(t *testing.T) {
 			},
 		},
 		{
+			// The README's loguru example: every role lies inside "record".
+			name: "loguru serialize through dotted names",
+			cfg: func(c *Config) {
+				c.BodyFields = []string{"record.message"}
+				c.Severity.Fields = []string{"record.level.name"}
+				c.TimestampFields = []string{"record.time.timestamp"}
+				c.TraceContext = []TraceCandidate{{TraceID: "record.extra.trace_id", SpanID: "record.extra.span_id"}}
+			},
+			setup: func(lr plog.LogRecord) {
+				lr.Body().SetStr(`{"text":"2026-11-25 10:00:00.123 | INFO     | app:handler:12 - charged\n","record":{"extra":{"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","order":"o-1"},"function":"handler","level":{"icon":"i","name":"INFO","no":20},"line":12,"message":"charged","time":{"repr":"2026-11-25 10:00:00.123000+00:00","timestamp":1795600800.123}}}`)
+			},
+			want: parsed,
+			check: func(t *testing.T, lr plog.LogRecord, _ counts) {
+				assert.Equal(t, "charged", lr.Body().Str())
+				assert.Equal(t, plog.SeverityNumberInfo, lr.SeverityNumber())
+				// float64 seconds hold this time to about 240 ns.
+				assert.InDelta(t, 1795600800_123000000, float64(lr.Timestamp()), 1000)
+				assert.Equal(t, "4bf92f3577b34da6a3ce929d0e0e4736", lr.TraceID().String())
+				assert.Equal(t, "00f067aa0ba902b7", lr.SpanID().String())
+				rec, _ := lr.Attributes().Get("record")
+				assert.Equal(t, map[string]any{
+					"extra":    map[string]any{"order": "o-1"},
+					"function": "handler",
+					"level":    map[string]any{"icon": "i", "no": int64(20)},
+					"line":     int64(12),
+					"time":     map[string]any{"repr": "2026-11-25 10:00:00.123000+00:00"},
+				}, rec.Map().AsRaw())
+			},
+		},
+		{
 			name: "flatten with a custom separator keeps arrays",
 			cfg:  func(c *Config) { c.Flatten = FlattenConfig{Enabled: true, Separator: "/"} },
 			setup: func(lr plog.LogRecord) {
@@ -305,6 +335,12 @@ func TestParseTraceValue(t *testing.T) {
 		{in: "ff-" + tid + "-" + sid + "-01"},
 		{in: "00-" + tid + "-0000000000000000-01"},
 		{in: strings.Repeat("0", 32)},
+		{in: "projects/my-project/traces/" + tid, ok: true, trace: tid},
+		{in: "projects/example.com:p/traces/" + strings.ToUpper(tid), ok: true, trace: tid},
+		{in: "projects//traces/" + tid},
+		{in: "projects/a/b/traces/" + tid},
+		{in: "projects/p/traces/" + tid[:31]},
+		{in: "projects/p/spans/" + tid},
 		{in: "Parent=" + sid},
 		{in: "Root=1-0af76519-16cd43dd8448eb211c80319c;Parent=xyz"},
 		{in: tid[:31] + "g"},

@@ -28,7 +28,9 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // observed is the fixed observed time of every corpus record.
 const observed = pcommon.Timestamp(1764064800_000000000)
 
-// corpusLogs turns a corpus file into one record per line, the line as body.
+// corpusLogs turns a corpus file into one record per line, the line as body
+// and the invocation's trace context on the record, as the lambdatelemetry
+// receiver delivers function output.
 func corpusLogs(t testing.TB, path string) plog.Logs {
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
@@ -39,6 +41,7 @@ func corpusLogs(t testing.TB, path string) plog.Logs {
 	for line := range strings.SplitSeq(strings.TrimSuffix(string(data), "\n"), "\n") {
 		lr := sl.LogRecords().AppendEmpty()
 		lr.SetObservedTimestamp(observed)
+		setInvocationContext(lr)
 		lr.Body().SetStr(line)
 	}
 	return ld
@@ -120,7 +123,21 @@ func TestGolden(t *testing.T) {
 				want, err := golden.ReadLogs(goldenPath)
 				require.NoError(t, err)
 				require.NoError(t, plogtest.CompareLogs(want, got))
+				requireNoForeignSpans(t, got)
 			})
+		}
+	}
+}
+
+// requireNoForeignSpans checks that no record pairs the invocation's span id
+// with another trace.
+func requireNoForeignSpans(t *testing.T, ld plog.Logs) {
+	t.Helper()
+	lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	for i := range lrs.Len() {
+		lr := lrs.At(i)
+		if lr.TraceID() != invocationTrace {
+			assert.NotEqual(t, invocationSpan, lr.SpanID(), "record %d: the invocation's span id with trace %s", i, lr.TraceID())
 		}
 	}
 }

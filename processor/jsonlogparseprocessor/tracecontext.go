@@ -1,6 +1,8 @@
 package jsonlogparseprocessor // import "github.com/lambda-o11y/otelcol-lambda/processor/jsonlogparseprocessor"
 
 import (
+	"encoding/binary"
+	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -18,7 +20,8 @@ type traceValue struct {
 
 // parseTraceValue accepts a trace id in every encoding real loggers write:
 // 32 hex digits of any case, an X-Ray id (1-xxxxxxxx-yyyyyyyyyyyyyyyyyyyyyyyy),
-// an X-Ray header (Root=...;Parent=...;Sampled=...) and a W3C traceparent.
+// an X-Ray header (Root=...;Parent=...;Sampled=...), a W3C traceparent and
+// Google Cloud's trace resource name (projects/<project>/traces/<32 hex>).
 // Anything else, and the all-zero id, is rejected rather than guessed.
 func parseTraceValue(s string) (traceValue, bool) {
 	var tv traceValue
@@ -39,6 +42,11 @@ func parseTraceValue(s string) (traceValue, bool) {
 			return tv, false
 		}
 		tv.flags, tv.hasSpan, tv.hasFlags = uint32(f[0]), true, true
+	case strings.HasPrefix(s, googleTracePrefix):
+		project, id, ok := strings.Cut(s[len(googleTracePrefix):], "/traces/")
+		if !ok || project == "" || strings.IndexByte(project, '/') >= 0 || !decodeHex(tv.traceID[:], id) {
+			return tv, false
+		}
 	case strings.Contains(s, "Root="):
 		if !parseXRayHeader(&tv, s) {
 			return tv, false
@@ -47,6 +55,41 @@ func parseTraceValue(s string) (traceValue, bool) {
 		return tv, false
 	}
 	return tv, !tv.traceID.IsEmpty()
+}
+
+// googleTracePrefix starts a Google Cloud trace resource name, the value of
+// the logging.googleapis.com/trace field of structured logs.
+const googleTracePrefix = "projects/"
+
+// parseDatadogTraceID reads a dd.trace_id: a 128-bit id as 32 hex digits
+// (Datadog's 128-bit trace id logging) or a 64-bit one in decimal. A decimal
+// id is only the low half of the trace id, so it is returned as low with
+// full false: it names a known trace only if that trace's low half matches.
+func parseDatadogTraceID(s string) (id pcommon.TraceID, low uint64, full, ok bool) {
+	if len(s) == 32 {
+		ok = decodeHex(id[:], s) && !id.IsEmpty()
+		return id, 0, true, ok
+	}
+	low, ok = parseDecimalID(s)
+	return id, low, false, ok
+}
+
+// parseDatadogSpanID reads a dd.span_id: an unsigned 64-bit decimal, the
+// span id's 8 bytes read big-endian, as Datadog maps W3C span ids.
+func parseDatadogSpanID(s string) (pcommon.SpanID, bool) {
+	var id pcommon.SpanID
+	v, ok := parseDecimalID(s)
+	binary.BigEndian.PutUint64(id[:], v)
+	return id, ok
+}
+
+// parseDecimalID accepts a non-zero unsigned 64-bit decimal.
+func parseDecimalID(s string) (uint64, bool) {
+	if len(s) == 0 || len(s) > 20 {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	return v, err == nil && v != 0
 }
 
 // decodeXRay turns 1-<8 hex epoch>-<24 hex> into the 32-hex trace id by
@@ -93,10 +136,17 @@ func parseSpanID(s string) (pcommon.SpanID, bool) {
 	return id, ok
 }
 
-// parseFlagsText accepts the hex byte loggers write ("01").
+// parseFlagsText accepts the hex byte loggers write ("01") and the names of
+// .NET's ActivityTraceFlags (Recorded, None), which Serilog's span enricher
+// writes.
 func parseFlagsText(s string) (uint32, bool) {
 	var b [1]byte
-	if len(s) == 0 || len(s) > 2 {
+	switch {
+	case equalFoldASCII("recorded", s):
+		return 1, true
+	case equalFoldASCII("none", s):
+		return 0, true
+	case len(s) == 0 || len(s) > 2:
 		return 0, false
 	}
 	if len(s) == 1 {

@@ -50,6 +50,9 @@ var ruleLines = []string{
 	`{"ts":1764064800123456,"msg":"epoch microseconds"}`,
 	`{"ts":1764064800123456789,"msg":"epoch nanoseconds"}`,
 	`{"otelTraceID":"0af7651916cd43dd8448eb211c80319c","otelSpanID":"b7ad6b7169203331","otelTraceSampled":false,"message":"not sampled"}`,
+	// An X-Ray header of another trace than the record's (the corpus's
+	// headers name the invocation's own).
+	`{"message":"xray header, other trace","xray_trace_id":"Root=1-67444570-5f1e2d3c4b5a69788796a5b4;Parent=53995c3f42cd8ad8;Sampled=1"}`,
 	// Beyond limits::max_value_bytes (16 KiB), with the cut inside a rune.
 	`{"msg":"oversized attribute","blob":"x` + strings.Repeat("é", 9000) + `"}`,
 }
@@ -126,7 +129,9 @@ func equivalenceInput(t *testing.T) (plog.Logs, []string) {
 	require.Len(t, names, ld.LogRecordCount())
 	lines := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
 	for i, line := range ruleLines {
-		lines.AppendEmpty().Body().SetStr(line)
+		lr := lines.AppendEmpty()
+		setInvocationContext(lr)
+		lr.Body().SetStr(line)
 		names = append(names, fmt.Sprintf("ruleLines:%d", i+1))
 	}
 	return ld, names
