@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -249,6 +250,41 @@ func TestLauncherLetsRegularInvocationsGo(t *testing.T) {
 		assert.Equal(t, 1, s.logLines[res.RequestID], "the function's line of %s, once", res.RequestID)
 		assert.Contains(t, s.serverTrace, res.RequestID)
 	}
+	assert.Empty(t, r.errorLines())
+}
+
+// A function that answers at once and logs 1000 lines leaves the extension
+// too little thawed time to keep up without billed time: adaptive then
+// catches up, so before SHUTDOWN the backend holds every invocation but the
+// last few in full (without the catch-up it fell 18 invocations behind, and
+// SHUTDOWN could not send the backlog). The budget is generous so that a slow
+// machine makes no difference to what is checked.
+func TestLauncherAdaptiveCatchesUp(t *testing.T) {
+	be := startBackend(t)
+	const lines, invocations = 1000, 20
+	handler := func(_ context.Context, inv lambdaemu.Invocation) ([]byte, error) {
+		for k := range lines {
+			inv.Log(fmt.Sprintf("line %d of %s", k, inv.RequestID))
+		}
+		return []byte(`"ok"`), nil
+	}
+	args := append(loopback.CollectorArgs(repoFile("collector-config.yaml"), freeAddr(t), freeAddr(t)),
+		"--config=yaml:receivers::lambdatelemetry::flush::export_budget: 10s")
+	r := startLauncher(t, args, []string{"OTELCOL_LAMBDA_OTLP_ENDPOINT=" + be.Endpoint()}, handler)
+	require.NoError(t, r.waitInit(t), r.out.String())
+	results := r.invoke(t, invocations)
+
+	before := be.snapshot()
+	for _, res := range results[:invocations-3] {
+		assert.Equal(t, lines, before.logLines[res.RequestID], "lines of %s at the backend before SHUTDOWN", res.RequestID)
+	}
+	caughtUp, _ := be.lastSum("otelcol.lambdatelemetry.catch_up_flushes")
+	r.shutdown(t)
+	after := be.snapshot()
+	for _, res := range results {
+		assert.Equal(t, lines, after.logLines[res.RequestID], "lines of %s after SHUTDOWN", res.RequestID)
+	}
+	t.Logf("catch-up flushes before SHUTDOWN: %d", caughtUp)
 	assert.Empty(t, r.errorLines())
 }
 
