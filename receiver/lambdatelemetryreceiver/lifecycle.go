@@ -24,6 +24,7 @@ const localBudget = time.Second
 // Before each call the heap is released if a burst left it large (after the
 // flush of a blocking invocation; at the start of a non-blocking one).
 func (r *lambdaReceiver) run(ctx context.Context) {
+	gcWhenReady(r.opts.lookupEnv)
 	for {
 		if r.heap.maybeRelease() {
 			r.tr.Count(translator.MetricHeapReleases, 1)

@@ -26,6 +26,13 @@ const (
 	// RelayedEvent per line from file descriptor R and writes one RelayAck
 	// per line to W. The launcher then owns /event/next (see RelayAck).
 	EnvRelay = "OTELCOL_LAMBDA_EVENT_RELAY"
+
+	// EnvGCPercentWhenReady is the GOGC the collector runs with once ready.
+	// A launcher that bounds its heap with GOMEMLIMIT starts it with GC off
+	// (GOGC=off) and this set: Init then spends no time in GC cycles at a
+	// small heap goal, and the receiver sets the GC percent before its first
+	// /event/next.
+	EnvGCPercentWhenReady = "OTELCOL_LAMBDA_GOGC_WHEN_READY"
 )
 
 // RelayedEvent is one line of the relay: the event /event/next returned, when
