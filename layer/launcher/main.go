@@ -166,9 +166,10 @@ func exitStatus(err error) string {
 //
 // Under that limit, and unless the user set GOGC, the collector starts with
 // GC off and turns it on (GOGC 100) when ready (wire.EnvGCPercentWhenReady):
-// its Init allocates about 20 MiB, mostly short-lived config copies, and at
-// the runtime's 4 MiB starting heap goal it spent three GC cycles on them
-// (BENCHMARKS.md, "GC off until ready"). The limit still bounds the heap.
+// its Init allocates mostly short-lived copies of the config, and at the
+// runtime's 4 MiB starting heap goal GC took 14% of its CPU (issue 10). Off,
+// exec to ready is 15% shorter (BENCHMARKS.md, "Start-up against a minimal
+// stock build"). The limit still bounds the heap.
 func gcSettings(getenv func(string) string) []string {
 	var env []string
 	limited := getenv("GOMEMLIMIT") != ""
