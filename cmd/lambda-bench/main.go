@@ -12,6 +12,10 @@
 // lines and RSS after many invocations:
 //
 //	go run ./cmd/lambda-bench cost --extension dist/amd64/otelcol-lambda --env OTELCOL_LAMBDA_FLUSH_STRATEGY=end
+//
+// The startup mode (startup.go) starts builds of the extension, and a plain
+// collector as a yardstick, in turn, and reports start-up times, RSS and
+// their ratios round by round.
 package main
 
 import (
