@@ -31,10 +31,11 @@ type hostileRequest struct {
 func hostileRequests(otlpHTTP, telemetry string) []hostileRequest {
 	garbage := bytes.Repeat([]byte("garbage!"), 3<<20/8)
 	return []hostileRequest{
-		// The stock OTLP receiver answers an oversized body 400, not 413:
-		// its handler turns every body read error into 400 (README.md).
+		// The shipped config's bodylimit extension answers 413 (the stock
+		// OTLP receiver alone would answer 400), a google.rpc.Status.
 		{name: "OTLP oversized", url: "http://" + otlpHTTP + "/v1/traces", contentType: "application/x-protobuf",
-			body: bytes.Repeat([]byte{0x0a}, 30<<20), status: http.StatusBadRequest, message: "http: request body too large"},
+			body: bytes.Repeat([]byte{0x0a}, 30<<20), status: http.StatusRequestEntityTooLarge,
+			message: "request body of 31457280 bytes exceeds max_request_body_size (4194304 bytes)"},
 		{name: "OTLP garbage protobuf", url: "http://" + otlpHTTP + "/v1/traces", contentType: "application/x-protobuf",
 			body: garbage, status: http.StatusBadRequest, message: "proto: illegal wireType 7"},
 		{name: "OTLP garbage JSON", url: "http://" + otlpHTTP + "/v1/logs", contentType: "application/json",
@@ -69,7 +70,7 @@ func (r hostileRequest) send(ctx context.Context) string {
 // Oversized and garbage requests on both listeners, sent by the function
 // during its invocations (the environment is thawed then), through the
 // layer's launcher and the shipped config: each gets its answer with a clear
-// message; the telemetry listener's refusals are counted in the metrics
+// message; the refusals of both listeners are counted in the metrics
 // exported with the data; invocations after the storm still reach the
 // backend; and the collector's RSS comes back near its baseline. The bound
 // is on memory, read from /proc while the environment is frozen, after at
@@ -145,6 +146,7 @@ func TestHostileInputBoundedMemory(t *testing.T) {
 	for name, want := range map[string]int64{
 		"otelcol.lambdatelemetry.oversized_batches": stormRounds,
 		"otelcol.lambdatelemetry.rejected_batches":  stormRounds,
+		"otelcol.bodylimit.refused_requests":        stormRounds,
 	} {
 		got, ok := be.lastSum(name)
 		assert.True(t, ok, "%s exported", name)

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/debugexporter"
 	"go.opentelemetry.io/collector/exporter/otlpexporter"
 	"go.opentelemetry.io/collector/exporter/otlphttpexporter"
+	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/otelcol"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/batchprocessor"
@@ -26,6 +27,7 @@ import (
 	"go.opentelemetry.io/collector/service/telemetry"
 
 	"github.com/lambda-o11y/otelcol-lambda/connector/logstometricsconnector"
+	"github.com/lambda-o11y/otelcol-lambda/extension/bodylimitextension"
 	"github.com/lambda-o11y/otelcol-lambda/processor/decoupleprocessor"
 	"github.com/lambda-o11y/otelcol-lambda/processor/jsonlogparseprocessor"
 	"github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver"
@@ -60,6 +62,8 @@ func newDistribution(t *testing.T, opts ...lambdatelemetryreceiver.Option) distr
 	add(exporters[0].Type(), "go.opentelemetry.io/collector/exporter/otlpexporter")
 	add(exporters[1].Type(), "go.opentelemetry.io/collector/exporter/otlphttpexporter")
 	add(exporters[2].Type(), "go.opentelemetry.io/collector/exporter/debugexporter")
+	extensions := []extension.Factory{bodylimitextension.NewFactory()}
+	add(extensions[0].Type(), "github.com/lambda-o11y/otelcol-lambda/extension/bodylimitextension")
 
 	var err error
 	d.factories.Telemetry = telemetry.NewFactory(func() component.Config { return &telemetryConfig{} })
@@ -70,6 +74,8 @@ func newDistribution(t *testing.T, opts ...lambdatelemetryreceiver.Option) distr
 	d.factories.Connectors, err = otelcol.MakeFactoryMap(connectors...)
 	require.NoError(t, err)
 	d.factories.Exporters, err = otelcol.MakeFactoryMap(exporters...)
+	require.NoError(t, err)
+	d.factories.Extensions, err = otelcol.MakeFactoryMap(extensions...)
 	require.NoError(t, err)
 	return d
 }

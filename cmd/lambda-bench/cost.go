@@ -49,6 +49,7 @@ type costConfig struct {
 	backlogWait    time.Duration
 	timeout        time.Duration
 	floor          bool
+	warmup         int
 	verbose        bool
 }
 
@@ -80,6 +81,7 @@ func costMain(args []string) error {
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "function timeout (post-runtime time counts against it)")
 	fs.BoolVar(&c.floor, "floor", true, "run a null extension (register, then /event/next at once) beside the measured one: "+
 		"the post-runtime time any extension shows on this machine under the same load")
+	fs.IntVar(&c.warmup, "warmup", 0, "leave the first N invocations of a session out of the post-runtime figures (the steady state)")
 	fs.BoolVar(&c.verbose, "v", false, "print progress to stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -144,7 +146,7 @@ func (c *costConfig) run(w io.Writer) error {
 		"from the emulator's event log; p99 of %d samples is their maximum or next to it. "+
 		"CPU: the extension's utime+stime (its process group) from ready (/proc/<pid>/stat) to exit (rusage, which counts the children it waited for), SHUTDOWN's drain included, "+
 		"per 1000 function log lines (plain text, about 100 B each). Delivered: distinct lines at the backend after SHUTDOWN. "+
-		"SHUTDOWN: in time, or killed at its deadline (2 s). "+
+		"SHUTDOWN: in time, or killed at its deadline (2 s). With --warmup N the first N invocations of each session are left out of post-runtime and floor. "+
 		"Floor (with --floor): a null extension's post-runtime median / p99 in the same session. "+
 		"Data age: from an invocation's start to the first arrival of each of its lines at the backend, median / max "+
 		"(SHUTDOWN's drain included).\n\n",
@@ -424,9 +426,9 @@ func (s *benchSession) shutdown(r *sessionResult) error {
 	if st := s.proc.Cmd.ProcessState; st != nil {
 		r.cpu = st.UserTime() + st.SystemTime() - s.readyCPU
 	}
-	r.post = lambdaemu.PostRuntime(s.emu.Events(), s.proc.Name)
+	r.post = steady(lambdaemu.PostRuntime(s.emu.Events(), s.proc.Name), s.c.warmup)
 	if s.c.floor {
-		r.floor = lambdaemu.PostRuntime(s.emu.Events(), nullExtensionName)
+		r.floor = steady(lambdaemu.PostRuntime(s.emu.Events(), nullExtensionName), s.c.warmup)
 	}
 	r.rssReady = s.rssReady
 	r.linesWritten = len(s.ids) * s.lines
@@ -483,6 +485,11 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	slices.Sort(s)
 	i := int(math.Ceil(p*float64(len(s)))) - 1
 	return s[max(0, min(i, len(s)-1))]
+}
+
+// steady leaves out the first n samples (never all of them).
+func steady(d []time.Duration, n int) []time.Duration {
+	return d[min(n, max(len(d)-1, 0)):]
 }
 
 func ageText(age []time.Duration) string {

@@ -19,6 +19,10 @@
 //
 //	go run ./cmd/lambda-bench managed --extension dist/amd64/otelcol-lambda-launcher \
 //		--env OTELCOL_LAMBDA_COLLECTOR=$PWD/dist/amd64/otelcol-lambda --in-flight 8,32
+//
+// The startup mode (startup.go) starts builds of the extension, and a plain
+// collector as a yardstick, in turn, and reports start-up times, RSS and
+// their ratios round by round.
 package main
 
 import (
@@ -46,16 +50,10 @@ func main() {
 		}
 		return
 	}
-	if len(os.Args) > 1 && os.Args[1] == "managed" {
-		if err := managedMain(os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "lambda-bench managed:", err)
-			os.Exit(1)
-		}
-		return
-	}
-	if len(os.Args) > 1 && os.Args[1] == "cost" {
-		if err := costMain(os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "lambda-bench cost:", err)
+	modes := map[string]func([]string) error{"cost": costMain, "managed": managedMain, "startup": startupMain}
+	if len(os.Args) > 1 && modes[os.Args[1]] != nil {
+		if err := modes[os.Args[1]](os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "lambda-bench "+os.Args[1]+":", err)
 			os.Exit(1)
 		}
 		return
@@ -96,15 +94,20 @@ func main() {
 
 // collectorArgs points the extension's listeners at free loopback ports.
 func collectorArgs(config string) ([]string, error) {
-	otlpHTTP, err := loopback.FreeAddr()
-	if err != nil {
-		return nil, err
-	}
-	otlpGRPC, err := loopback.FreeAddr()
+	otlpHTTP, otlpGRPC, err := otlpAddrs()
 	if err != nil {
 		return nil, err
 	}
 	return loopback.CollectorArgs(config, otlpHTTP, otlpGRPC), nil
+}
+
+// otlpAddrs are free loopback addresses for an OTLP receiver's listeners.
+func otlpAddrs() (otlpHTTP, otlpGRPC string, err error) {
+	if otlpHTTP, err = loopback.FreeAddr(); err != nil {
+		return "", "", err
+	}
+	otlpGRPC, err = loopback.FreeAddr()
+	return otlpHTTP, otlpGRPC, err
 }
 
 type result struct {
@@ -139,7 +142,7 @@ func measure(path string, args func() ([]string, error), runs, invocations int) 
 		if err != nil {
 			return result{}, err
 		}
-		r, err := coldStart(path, a, sink.Addr().String(), invocations)
+		r, err := coldStart(path, coldStartOptions{args: a, sink: sink.Addr().String(), invocations: invocations})
 		if err != nil {
 			return result{}, err
 		}
@@ -152,24 +155,41 @@ func measure(path string, args func() ([]string, error), runs, invocations int) 
 
 type run struct {
 	registered, ready time.Duration
-	post              []time.Duration
-	rssMiB            float64
+	// listening: exec to the first accepted connection on probe (0 without one).
+	listening time.Duration
+	post      []time.Duration
+	// rssMiB when ready, and anonMiB of it (RssAnon: heap, stacks; the rest
+	// is the binaries' pages).
+	rssMiB, anonMiB float64
 }
 
-func coldStart(path string, args []string, sink string, invocations int) (run, error) {
+type coldStartOptions struct {
+	args, env   []string
+	sink        string
+	invocations int
+	// probe is an address the extension listens on (its OTLP/HTTP port),
+	// polled from exec until it accepts a connection.
+	probe string
+}
+
+func coldStart(path string, o coldStartOptions) (run, error) {
 	emu, err := lambdaemu.Start(lambdaemu.Config{FunctionName: "bench"})
 	if err != nil {
 		return run{}, err
 	}
 	defer emu.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var opened <-chan time.Time
+	if o.probe != "" {
+		opened = probeListening(ctx, o.probe)
+	}
 	proc, err := emu.StartExtension(path, lambdaemu.ProcessOptions{
-		Args: args, Env: []string{"OTELCOL_LAMBDA_OTLP_ENDPOINT=http://" + sink}, Output: io.Discard, Freeze: true,
+		Args: o.args, Env: append([]string{"OTELCOL_LAMBDA_OTLP_ENDPOINT=http://" + o.sink}, o.env...), Output: io.Discard, Freeze: true,
 	})
 	if err != nil {
 		return run{}, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	emu.RunRuntime(ctx, func(_ context.Context, inv lambdaemu.Invocation) ([]byte, error) {
 		inv.Log("handled " + inv.RequestID)
 		return []byte(`"ok"`), nil
@@ -178,8 +198,16 @@ func coldStart(path string, args []string, sink string, invocations int) (run, e
 		return run{}, err
 	}
 	var r run
-	r.rssMiB = rssMiB(proc.Cmd.Process.Pid)
-	for range invocations {
+	r.rssMiB, r.anonMiB = rssMiB(proc.Cmd.Process.Pid), statusMiB(proc.Cmd.Process.Pid, "RssAnon")
+	var openedAt time.Time
+	if opened != nil {
+		select {
+		case openedAt = <-opened:
+		case <-ctx.Done():
+			return run{}, fmt.Errorf("%s never accepted a connection", o.probe)
+		}
+	}
+	for range o.invocations {
 		if _, err := emu.Invoke(ctx, lambdaemu.InvokeRequest{Payload: []byte("x")}); err != nil {
 			return run{}, err
 		}
@@ -187,8 +215,12 @@ func coldStart(path string, args []string, sink string, invocations int) (run, e
 	if _, err := emu.Shutdown(ctx, "spindown"); err != nil {
 		return run{}, err
 	}
-	if err := timings(emu.Events(), proc.Name, &r); err != nil {
+	started, err := timings(emu.Events(), proc.Name, &r)
+	if err != nil {
 		return run{}, err
+	}
+	if !openedAt.IsZero() {
+		r.listening = openedAt.Sub(started)
 	}
 	return r, nil
 }
@@ -197,8 +229,7 @@ func coldStart(path string, args []string, sink string, invocations int) (run, e
 // registered, when it first asked for an event, and for each invocation the
 // time from the runtime's response to the extension's next /next
 // (lambdaemu.PostRuntime: zero when the extension was already waiting).
-func timings(events []lambdaemu.Event, name string, r *run) error {
-	var started time.Time
+func timings(events []lambdaemu.Event, name string, r *run) (started time.Time, err error) {
 	for _, e := range events {
 		switch {
 		case e.Kind == lambdaemu.EventLifecycle && e.Party == name && strings.HasPrefix(e.Detail, "process started"):
@@ -212,10 +243,10 @@ func timings(events []lambdaemu.Event, name string, r *run) error {
 		}
 	}
 	if started.IsZero() || r.registered == 0 || r.ready == 0 {
-		return errors.New("the extension never registered or never became ready")
+		return started, errors.New("the extension never registered or never became ready")
 	}
 	r.post = lambdaemu.PostRuntime(events, name)
-	return nil
+	return started, nil
 }
 
 // startSink is an OTLP/HTTP endpoint that accepts everything, so export time

@@ -39,10 +39,13 @@ func cpuTime(pid int) time.Duration {
 }
 
 // rssMiB is the VmRSS of pid's process group.
-func rssMiB(pid int) float64 {
+func rssMiB(pid int) float64 { return statusMiB(pid, "VmRSS") }
+
+// statusMiB sums a size field of /proc/<pid>/status over pid's process group.
+func statusMiB(pid int, field string) float64 {
 	var b int64
 	for _, p := range groupOf(pid) {
-		b += lambdaemu.RSS(p)
+		b += lambdaemu.StatusBytes(p, field)
 	}
 	return float64(b) / (1 << 20)
 }

@@ -78,13 +78,17 @@ func StatFields(pid int) []string {
 
 // RSS is the resident set size of pid (VmRSS in /proc/<pid>/status) in
 // bytes, 0 if the process is gone. A stopped (frozen) process can be read.
-func RSS(pid int) int64 {
+func RSS(pid int) int64 { return StatusBytes(pid, "VmRSS") }
+
+// StatusBytes is a size field of /proc/<pid>/status (VmRSS, RssAnon,
+// RssFile, ...) in bytes; 0 when the process or the field is gone.
+func StatusBytes(pid int, field string) int64 {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return 0
 	}
 	for line := range strings.SplitSeq(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 			return kb << 10
 		}

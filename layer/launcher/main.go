@@ -92,7 +92,7 @@ func run() int {
 	}
 	var stderr tail
 	cmd := exec.Command(collector, os.Args[1:]...)
-	cmd.Env = append(append(os.Environ(), append(client.handoverEnv(), relayEnv)...), memoryLimit(os.Getenv)...)
+	cmd.Env = append(append(os.Environ(), append(client.handoverEnv(), relayEnv)...), gcSettings(os.Getenv)...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, io.MultiWriter(os.Stderr, &stderr)
 	cmd.ExtraFiles = childFiles
 	// The child stays in our process group (a freeze stops both), and dies
@@ -158,20 +158,29 @@ func exitStatus(err error) string {
 	return err.Error()
 }
 
-// memoryLimit gives the collector a soft heap limit (GOMEMLIMIT) of a quarter
+// gcSettings gives the collector a soft heap limit (GOMEMLIMIT) of a quarter
 // of the function's memory, at least 32 MiB, unless the user set one: its
 // memory counts against the function's, and after a burst (a backlog, a huge
 // request) the Go runtime then collects and returns memory to the OS instead
 // of growing towards an out-of-memory kill of the whole environment.
-func memoryLimit(getenv func(string) string) []string {
-	if getenv("GOMEMLIMIT") != "" {
-		return nil
+//
+// Under that limit, and unless the user set GOGC, the collector starts with
+// GC off and turns it on (GOGC 100) when ready (wire.EnvGCPercentWhenReady):
+// its Init allocates mostly short-lived copies of the config, and at the
+// runtime's 4 MiB starting heap goal GC took 14% of its CPU (issue 10). Off,
+// exec to ready is 15% shorter (BENCHMARKS.md, "Start-up against a minimal
+// stock build"). The limit still bounds the heap.
+func gcSettings(getenv func(string) string) []string {
+	var env []string
+	limited := getenv("GOMEMLIMIT") != ""
+	if mb, err := strconv.ParseInt(getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), 10, 64); !limited && err == nil && mb > 0 {
+		env = append(env, "GOMEMLIMIT="+strconv.FormatInt(max(mb/4, 32), 10)+"MiB")
+		limited = true
 	}
-	mb, err := strconv.ParseInt(getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), 10, 64)
-	if err != nil || mb <= 0 {
-		return nil
+	if limited && getenv("GOGC") == "" {
+		env = append(env, "GOGC=off", wire.EnvGCPercentWhenReady+"=100")
 	}
-	return []string{"GOMEMLIMIT=" + strconv.FormatInt(max(mb/4, 32), 10) + "MiB"}
+	return env
 }
 
 // configGap says why the layer's own config cannot load: its one input from

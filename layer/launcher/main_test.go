@@ -73,17 +73,20 @@ func TestTail(t *testing.T) {
 	}
 }
 
-func TestMemoryLimit(t *testing.T) {
+func TestGCSettings(t *testing.T) {
+	gcOff := []string{"GOGC=off", "OTELCOL_LAMBDA_GOGC_WHEN_READY=100"}
 	for _, tt := range []struct {
 		env  map[string]string
 		want []string
 	}{
-		{map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024"}, []string{"GOMEMLIMIT=256MiB"}},
-		{map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128"}, []string{"GOMEMLIMIT=32MiB"}},
-		{map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024", "GOMEMLIMIT": "100MiB"}, nil},
+		{map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024"}, append([]string{"GOMEMLIMIT=256MiB"}, gcOff...)},
+		{map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128"}, append([]string{"GOMEMLIMIT=32MiB"}, gcOff...)},
+		{map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024", "GOMEMLIMIT": "100MiB"}, gcOff},
+		{map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024", "GOGC": "200"}, []string{"GOMEMLIMIT=256MiB"}},
+		// No limit, no GC off: nothing would bound Init's heap.
 		{map[string]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "x"}, nil},
 		{map[string]string{}, nil},
 	} {
-		assert.Equal(t, tt.want, memoryLimit(func(k string) string { return tt.env[k] }), "%v", tt.env)
+		assert.Equal(t, tt.want, gcSettings(func(k string) string { return tt.env[k] }), "%v", tt.env)
 	}
 }

@@ -4,7 +4,21 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"strconv"
+
+	"github.com/lambda-o11y/otelcol-lambda/internal/extensionapi/wire"
 )
+
+// gcWhenReady turns the GC on once the collector is ready, at the percent
+// the layer's launcher asked for: it starts the collector with GC off, under
+// GOMEMLIMIT, so that Init spends no time in GC cycles (wire.EnvGCPercentWhenReady).
+func gcWhenReady(lookupEnv func(string) (string, bool)) {
+	if v, ok := lookupEnv(wire.EnvGCPercentWhenReady); ok {
+		if percent, err := strconv.Atoi(v); err == nil {
+			debug.SetGCPercent(percent)
+		}
+	}
+}
 
 // heapReleaser gives memory back to the OS after a burst. An oversized or
 // garbage request on any listener of the process (the OTLP receiver reads a

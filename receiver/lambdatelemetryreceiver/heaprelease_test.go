@@ -2,6 +2,7 @@ package lambdatelemetryreceiver
 
 import (
 	"runtime"
+	"runtime/debug"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -54,4 +55,20 @@ func BenchmarkHeapRelease(b *testing.B) {
 			b.Fatal("no release after the burst")
 		}
 	}
+}
+
+// The GC percent the launcher asks for is set when ready; without the
+// variable (or with a value that is no number) it is left as it is.
+func TestGCWhenReady(t *testing.T) {
+	prev := debug.SetGCPercent(-1)
+	defer debug.SetGCPercent(prev)
+	env := func(v string) func(string) (string, bool) {
+		return func(k string) (string, bool) { return v, v != "" && k == "OTELCOL_LAMBDA_GOGC_WHEN_READY" }
+	}
+	gcWhenReady(env(""))
+	assert.Equal(t, -1, debug.SetGCPercent(-1), "unchanged without the variable")
+	gcWhenReady(env("x"))
+	assert.Equal(t, -1, debug.SetGCPercent(-1), "unchanged by a value that is no number")
+	gcWhenReady(env("150"))
+	assert.Equal(t, 150, debug.SetGCPercent(-1))
 }

@@ -28,6 +28,7 @@ const localBudget = time.Second
 // Telemetry API is the one source of invocations, deliveries go downstream
 // on arrival (the listener), and a timer emits metrics and aggregates.
 func (r *lambdaReceiver) run(ctx context.Context) {
+	gcWhenReady(r.opts.lookupEnv)
 	if r.fc.concurrent {
 		tctx, cancel := context.WithCancel(ctx)
 		var ticking sync.WaitGroup

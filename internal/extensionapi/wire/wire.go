@@ -33,6 +33,13 @@ const (
 	// extensions cannot register for INVOKE.
 	EnvInitializationType = "AWS_LAMBDA_INITIALIZATION_TYPE"
 	InitManagedInstances  = "lambda-managed-instances"
+
+	// EnvGCPercentWhenReady is the GOGC the collector runs with once ready.
+	// A launcher that bounds its heap with GOMEMLIMIT starts it with GC off
+	// (GOGC=off) and this set: Init then spends no time in GC cycles at a
+	// small heap goal, and the receiver sets the GC percent before its first
+	// /event/next.
+	EnvGCPercentWhenReady = "OTELCOL_LAMBDA_GOGC_WHEN_READY"
 )
 
 // ManagedInstances reports whether initType (the value of
