@@ -25,8 +25,8 @@ type Config struct {
 	// answered 413 without being read into memory. Lambda's own batches are
 	// at most about 2 x buffering.max_bytes.
 	MaxRequestBodySize int64 `mapstructure:"max_request_body_size"`
-	// HeapReleaseSlack: before each /event/next the process's heap is
-	// returned to the OS when it holds more than what it held after Init
+	// HeapReleaseSlack: at the start of each invocation the process's heap
+	// is returned to the OS when it holds more than what it held after Init
 	// (or the last release) plus this many bytes (heaprelease.go). 0 turns
 	// it off.
 	HeapReleaseSlack int64 `mapstructure:"heap_release_slack"`

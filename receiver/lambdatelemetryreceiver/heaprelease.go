@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
 	"strconv"
 
 	"github.com/lambda-o11y/otelcol-lambda/internal/extensionapi/wire"
@@ -29,7 +30,9 @@ func gcWhenReady(lookupEnv func(string) (string, bool)) {
 // minutes) to come back, and a frozen environment gets no minutes at all.
 // Meanwhile the memory counts against the function's.
 //
-// So before each /event/next (a possible freeze) it reads, from
+// So at the start of each invocation (in parallel with the function: the
+// environment is thawed, and the billed path after the function's response
+// pays nothing) it reads, from
 // runtime/metrics (no stop-the-world), how much heap the process holds:
 // objects (live or not yet swept) plus unused and free spans not returned to
 // the OS. Past what it held after Init or after its last release plus slack,
@@ -43,6 +46,7 @@ func gcWhenReady(lookupEnv func(string) (string, bool)) {
 // launcher sets) bounds a burst, but lets the process keep up to the limit
 // afterwards.
 type heapReleaser struct {
+	mu      sync.Mutex // one check at a time; a check still running is not waited for
 	slack   uint64
 	samples []metrics.Sample
 	base    uint64 // held after Init or the last release; 0 until the first check
@@ -73,9 +77,10 @@ func (h *heapReleaser) held() uint64 {
 // reports whether it did. The first call only takes the reference. A nil
 // releaser (heap_release_slack 0) never releases.
 func (h *heapReleaser) maybeRelease() bool {
-	if h == nil {
+	if h == nil || !h.mu.TryLock() {
 		return false
 	}
+	defer h.mu.Unlock()
 	held := h.held()
 	if h.base == 0 {
 		h.base = held

@@ -22,8 +22,8 @@ const localBudget = time.Second
 // run is the extension's event loop. Every call to /event/next may freeze the
 // environment; the flush policy (flushControl) decides, per invocation,
 // whether the call waits for the invocation's data to reach the backend.
-// Before each call the heap is released if a burst left it large (after the
-// flush of a blocking invocation; at the start of a non-blocking one).
+// At the start of each invocation the heap is released if a burst left it
+// large: in parallel with the function, not on the billed path after it.
 // On Lambda Managed Instances /event/next returns SHUTDOWN only: the
 // Telemetry API is the one source of invocations, deliveries go downstream
 // on arrival (the listener), and a timer emits metrics and aggregates.
@@ -36,10 +36,8 @@ func (r *lambdaReceiver) run(ctx context.Context) {
 		r.stopEmitting = func() { cancel(); ticking.Wait() }
 		defer r.stopEmitting()
 	}
+	r.heap.maybeRelease() // the reference: what the heap holds when ready
 	for {
-		if r.heap.maybeRelease() {
-			r.tr.Count(translator.MetricHeapReleases, 1)
-		}
 		ev, err := r.next(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -138,6 +136,11 @@ func (r *lambdaReceiver) onInvoke(ctx context.Context, ev extensionapi.Event) {
 	if at.IsZero() {
 		at = r.opts.now()
 	}
+	r.wg.Go(func() {
+		if r.heap.maybeRelease() {
+			r.tr.Count(translator.MetricHeapReleases, 1)
+		}
+	})
 	p := r.fc.onInvoke(at, ev.Acknowledged, r.behind())
 	r.invokesMu.Lock()
 	r.lastInvokes = [2]invokeMark{r.lastInvokes[1], {ev.RequestID, at}}

@@ -60,7 +60,7 @@ type lambdaReceiver struct {
 	tr     *translator.Translator
 	fc     *flushControl
 	dedup  *batchDedup
-	heap   *heapReleaser // used by run only
+	heap   *heapReleaser
 	pushMu sync.Mutex
 	// finalDone: the SHUTDOWN flush ran; anything pushed later could not leave.
 	finalDone atomic.Bool
