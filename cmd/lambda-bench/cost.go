@@ -148,11 +148,13 @@ func (c *costConfig) run(w io.Writer) error {
 		"per 1000 function log lines (plain text, about 100 B each). Delivered: distinct lines at the backend after SHUTDOWN. "+
 		"SHUTDOWN: in time, or killed at its deadline (2 s). With --warmup N the first N invocations of each session are left out of post-runtime and floor. "+
 		"Floor (with --floor): a null extension's post-runtime median / p99 in the same session. "+
+		"After runtimeDone: from the start of the delivery that brought the invocation's platform.runtimeDone to the extension's /event/next "+
+		"(0 when it came first), median / p99: what the extension adds beyond Lambda's buffering. "+
 		"Data age: from an invocation's start to the first arrival of each of its lines at the backend, median / max "+
 		"(SHUTDOWN's drain included).\n\n",
 		c.invocations, c.invocations)
-	fmt.Fprintln(w, "| lines/invocation | interval | backend | post-runtime median | p99 | floor | CPU per 1000 lines | lines delivered | data age | SHUTDOWN |")
-	fmt.Fprintln(w, "|---:|---:|---|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Fprintln(w, "| lines/invocation | interval | backend | post-runtime median | p99 | after runtimeDone | floor | CPU per 1000 lines | lines delivered | data age | SHUTDOWN |")
+	fmt.Fprintln(w, "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, interval := range c.intervals {
 		for _, mode := range c.backends {
 			for _, lines := range c.lines {
@@ -161,8 +163,8 @@ func (c *costConfig) run(w io.Writer) error {
 				if err != nil {
 					return fmt.Errorf("%d lines every %s, backend %s: %w", lines, interval, mode, err)
 				}
-				fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %d/%d | %s | %s |\n", lines, interval, mode,
-					ms(percentile(r.post, 0.5)), ms(percentile(r.post, 0.99)), floorText(r.floor), cpuPer1000(r.cpu, r.linesWritten), r.delivered, r.linesWritten,
+				fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %s | %d/%d | %s | %s |\n", lines, interval, mode,
+					ms(percentile(r.post, 0.5)), ms(percentile(r.post, 0.99)), pairText(r.afterDone), floorText(r.floor), cpuPer1000(r.cpu, r.linesWritten), r.delivered, r.linesWritten,
 					ageText(r.age), shutdownText(r.shutdownOK))
 			}
 		}
@@ -213,6 +215,7 @@ func (c *costConfig) run(w io.Writer) error {
 type sessionResult struct {
 	post             []time.Duration
 	floor            []time.Duration // the null extension's post-runtime times (--floor)
+	afterDone        []time.Duration // per invocation: the delivery of its platform.runtimeDone to the extension's /event/next
 	age              []time.Duration // per delivered line: its invocation's start to its first arrival
 	cpu              time.Duration   // ready to exit
 	rssReady, rssEnd float64
@@ -427,6 +430,7 @@ func (s *benchSession) shutdown(r *sessionResult) error {
 		r.cpu = st.UserTime() + st.SystemTime() - s.readyCPU
 	}
 	r.post = steady(lambdaemu.PostRuntime(s.emu.Events(), s.proc.Name), s.c.warmup)
+	r.afterDone = steady(afterRuntimeDone(s.emu.Events(), s.proc.Name), s.c.warmup)
 	if s.c.floor {
 		r.floor = steady(lambdaemu.PostRuntime(s.emu.Events(), nullExtensionName), s.c.warmup)
 	}
@@ -487,6 +491,41 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	return s[max(0, min(i, len(s)-1))]
 }
 
+// afterRuntimeDone returns, invocation by invocation, the time from the start
+// of the delivery that brought platform.runtimeDone after the runtime's
+// result to the extension's first /event/next after the INVOKE, or zero when
+// that call came first: what an extension adds beyond Lambda's buffering.
+func afterRuntimeDone(events []lambdaemu.Event, name string) []time.Duration {
+	var out []time.Duration
+	var invoked, result, done, next bool
+	var doneAt time.Time
+	var d time.Duration
+	flush := func() {
+		if invoked {
+			out = append(out, d)
+		}
+	}
+	for _, e := range events {
+		switch {
+		case e.Kind == lambdaemu.EventLifecycle && strings.HasPrefix(e.Detail, "invoke "):
+			flush()
+			invoked, result, done, next, d = true, false, false, false, 0
+		case !invoked || next:
+		case e.Kind == lambdaemu.EventAPI && e.Party == "runtime" && (strings.HasSuffix(e.Detail, "/response") || strings.HasSuffix(e.Detail, "/error")):
+			result = true
+		case e.Kind == lambdaemu.EventDelivery && e.Party == name && result && !done && strings.Contains(e.Detail, "platform.runtimeDone"):
+			done, doneAt = true, e.Time
+		case e.Kind == lambdaemu.EventAPI && e.Party == name && strings.HasSuffix(e.Detail, "/extension/event/next"):
+			next = true
+			if done {
+				d = e.Time.Sub(doneAt)
+			}
+		}
+	}
+	flush()
+	return out
+}
+
 // steady leaves out the first n samples (never all of them).
 func steady(d []time.Duration, n int) []time.Duration {
 	return d[min(n, max(len(d)-1, 0)):]
@@ -499,11 +538,14 @@ func ageText(age []time.Duration) string {
 	return ms(percentile(age, 0.5)) + " / " + ms(percentile(age, 1))
 }
 
-func floorText(floor []time.Duration) string {
-	if len(floor) == 0 {
+func floorText(floor []time.Duration) string { return pairText(floor) }
+
+// pairText is "median / p99", or — without samples.
+func pairText(d []time.Duration) string {
+	if len(d) == 0 {
 		return "—"
 	}
-	return ms(percentile(floor, 0.5)) + " / " + ms(percentile(floor, 0.99))
+	return ms(percentile(d, 0.5)) + " / " + ms(percentile(d, 0.99))
 }
 
 func shutdownText(ok bool) string {
