@@ -50,6 +50,7 @@ type costConfig struct {
 	timeout        time.Duration
 	floor          bool
 	warmup         int
+	work           time.Duration // how long the function runs after logging
 	verbose        bool
 }
 
@@ -81,6 +82,7 @@ func costMain(args []string) error {
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "function timeout (post-runtime time counts against it)")
 	fs.BoolVar(&c.floor, "floor", true, "run a null extension (register, then /event/next at once) beside the measured one: "+
 		"the post-runtime time any extension shows on this machine under the same load")
+	fs.DurationVar(&c.work, "function-time", 0, "how long the function runs after writing its lines (0: it answers at once, leaving the extension almost no thawed time)")
 	fs.IntVar(&c.warmup, "warmup", 0, "leave the first N invocations of a session out of the post-runtime figures (the steady state)")
 	fs.BoolVar(&c.verbose, "v", false, "print progress to stderr")
 	if err := fs.Parse(args); err != nil {
@@ -138,7 +140,7 @@ func (c *costConfig) progress(format string, args ...any) {
 }
 
 func (c *costConfig) run(w io.Writer) error {
-	fmt.Fprintf(w, "extension `%s`, config `%s`, env `%s`, function timeout %s\n\n", c.ext, c.config, strings.Join(c.env, " "), c.timeout)
+	fmt.Fprintf(w, "extension `%s`, config `%s`, env `%s`, function timeout %s, function runs %s after logging\n\n", c.ext, c.config, strings.Join(c.env, " "), c.timeout, c.work)
 
 	fmt.Fprintf(w, "### Billed time the extension adds per invocation\n\n")
 	fmt.Fprintf(w, "%d invocations per row, one every interval (start to start; back to back when one takes longer). "+
@@ -377,6 +379,7 @@ func (c *costConfig) start(lines int) (*benchSession, error) {
 		for k := range lines {
 			inv.Log(benchLine(inv.RequestID, k))
 		}
+		time.Sleep(c.work)
 		return []byte(`"ok"`), nil
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
