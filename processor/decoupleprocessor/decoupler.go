@@ -121,7 +121,7 @@ func (d *decoupler) open() error {
 	d.unregister = []func(){
 		d.registry.Register(d.id.String(), lambdalifecycle.StageExport, d.drain),
 		d.registry.RegisterStats(d.stats),
-		d.registry.RegisterBacklog(func() time.Time { return d.store.Stats().Oldest }),
+		d.registry.RegisterBacklog(d.backlog),
 	}
 	return nil
 }
@@ -179,6 +179,18 @@ func (d *decoupler) put(s *sender, payload []byte, records int) (uint64, error) 
 		return 0, fmt.Errorf("decouple: %w", err)
 	}
 	return seq, nil
+}
+
+// backlog is when the oldest data a sender could deliver now was accepted
+// (lambdalifecycle.BacklogFunc).
+func (d *decoupler) backlog() time.Time {
+	var oldest time.Time
+	for _, s := range d.senderList() {
+		if t := s.backlog(); !t.IsZero() && (oldest.IsZero() || t.Before(oldest)) {
+			oldest = t
+		}
+	}
+	return oldest
 }
 
 // countDrop is the store's OnDrop: every dropped record is counted here, by

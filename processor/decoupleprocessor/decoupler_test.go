@@ -296,6 +296,29 @@ func TestBlockingDrainDoesNotWaitForAFailingBackend(t *testing.T) {
 	assert.Equal(t, []string{"x", "y"}, accepted)
 }
 
+// The backlog a flush policy sees: what could leave now. Held data of a
+// failing route is not part of it (waiting for it would not help); it is
+// again once the route delivers.
+func TestBacklogLeavesOutFailingRoutes(t *testing.T) {
+	h := startHarness(t)
+	assert.True(t, h.registry.Oldest().IsZero(), "empty")
+	hold := make(chan struct{})
+	h.be.hold = hold
+	before := time.Now()
+	h.consume("x")
+	assert.Eventually(t, func() bool { return h.be.callCount() == 1 }, 10*time.Second, time.Millisecond)
+	assert.False(t, h.registry.Oldest().Before(before), "in flight to a healthy backend: a backlog, accepted after %v", before)
+	close(hold)
+	assert.Eventually(t, func() bool { return h.registry.Oldest().IsZero() }, 10*time.Second, time.Millisecond, "delivered")
+
+	h.be.failing(errBackendDown)
+	h.consume("y")
+	assert.Eventually(t, func() bool { return h.be.callCount() >= 3 }, 10*time.Second, time.Millisecond)
+	assert.Eventually(t, func() bool { return h.registry.Oldest().IsZero() }, 10*time.Second, time.Millisecond,
+		"a failing route's data is not a backlog to wait for")
+	assert.Equal(t, 1.0, h.held(), "yet it is held")
+}
+
 // A hanging backend costs the flush budget once: a Blocking drain that ends
 // with a request in flight marks the route failing, and the next drains do
 // not wait for it until it has succeeded.

@@ -247,6 +247,19 @@ func (s *sender) settle(o outcome) {
 // Blocking drains do not wait for a failing route. Called with s.mu held.
 func (s *sender) failing() bool { return s.failures >= 2 || s.hung }
 
+// backlog is when the oldest item the route could deliver now was accepted
+// (zero: none). A failing route's items cannot leave before the backend
+// recovers, so no flush policy should wait for them.
+func (s *sender) backlog() time.Time {
+	s.mu.Lock()
+	failing := s.failing()
+	s.mu.Unlock()
+	if it, ok := s.d.store.Oldest(s.route); ok && !failing {
+		return it.Enqueued
+	}
+	return time.Time{}
+}
+
 func (s *sender) untilRetry() time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -258,7 +271,7 @@ func (s *sender) untilRetry() time.Duration {
 // deadline (zero: none).
 func (s *sender) worthWaiting(upTo uint64, deadline time.Time) bool {
 	oldest, ok := s.d.store.Oldest(s.route)
-	if !ok || oldest > upTo {
+	if !ok || oldest.Seq > upTo {
 		return false
 	}
 	s.mu.Lock()

@@ -99,22 +99,31 @@ func (r *lambdaReceiver) next(ctx context.Context) (extensionapi.Event, error) {
 const lagPoll = 2 * time.Millisecond
 
 // behind reports whether exports fell behind by more than one invocation,
-// with respect to the next INVOKE: data accepted before the last INVOKE is
-// still held downstream (the spool), or the platform.runtimeDone of the
-// invocation before it has not been translated yet (its records wait in
-// Lambda's buffer, or in a delivery not yet handled). The last invocation's
-// own tail arrives after its freeze, so it does not count.
+// with respect to the next INVOKE: the platform.runtimeDone of the
+// invocation before the last has not been translated yet (its records wait
+// in Lambda's buffer, or in a delivery not yet handled), or data accepted
+// before the last INVOKE is still held downstream and could be sent now
+// (lambdalifecycle backlogs; a failing backend's data does not count). The
+// last invocation's own tail arrives after its freeze, so it does not count.
 func (r *lambdaReceiver) behind() bool {
+	_, late := r.lateInvocation()
+	return late
+}
+
+// lateInvocation reports whether exports are behind (behind), and the
+// invocation before the last when its platform.runtimeDone is what is late.
+func (r *lambdaReceiver) lateInvocation() (string, bool) {
 	r.invokesMu.Lock()
 	prev, last := r.lastInvokes[0], r.lastInvokes[1]
 	r.invokesMu.Unlock()
 	if last.id == "" {
-		return false
+		return "", false
 	}
-	if oldest := r.opts.drains.Oldest(); !oldest.IsZero() && oldest.Before(last.at) {
-		return true
+	if prev.id != "" && !r.tr.RuntimeDoneSeen(prev.id) {
+		return prev.id, true
 	}
-	return prev.id != "" && !r.tr.RuntimeDoneSeen(prev.id)
+	oldest := r.opts.drains.Oldest()
+	return "", !oldest.IsZero() && oldest.Before(last.at)
 }
 
 // invokeMark is one INVOKE the loop planned: its request id and arrival.
@@ -141,23 +150,21 @@ func (r *lambdaReceiver) onInvoke(ctx context.Context, ev extensionapi.Event) {
 			r.tr.Count(translator.MetricHeapReleases, 1)
 		}
 	})
-	p := r.fc.onInvoke(at, ev.Acknowledged, r.behind())
+	late, behind := r.lateInvocation()
+	p := r.fc.onInvoke(at, ev.Acknowledged, behind)
 	r.invokesMu.Lock()
 	r.lastInvokes = [2]invokeMark{r.lastInvokes[1], {ev.RequestID, at}}
 	r.invokesMu.Unlock()
 	if p.catchUp {
-		// Exports fell behind: while the function runs, let the previous
-		// invocation's records arrive and send them, holding the
-		// environment for that within the budget.
+		// Exports fell behind: while the function runs, let the late
+		// invocation's records (already delivered) be translated and send
+		// what is held, holding the environment for that within the budget.
 		r.tr.StartInvocation(ev.RequestID, ev.Tracing.Value, ev.InvokedFunctionArn, deadline)
 		r.tr.Count(translator.MetricCatchUpFlushes, 1)
 		bctx, cancel := context.WithTimeout(ctx, r.cfg.Flush.ExportBudget)
 		defer cancel()
-		r.invokesMu.Lock()
-		prev := r.lastInvokes[0].id
-		r.invokesMu.Unlock()
-		if prev != "" {
-			r.tr.WaitRuntimeDone(bctx, prev)
+		if late != "" {
+			r.tr.WaitRuntimeDone(bctx, late)
 		}
 		r.flush(bctx, lambdalifecycle.Blocking, 0)
 		return

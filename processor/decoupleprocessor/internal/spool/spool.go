@@ -506,17 +506,16 @@ func (s *Store) Pending(route Route) bool {
 	return false
 }
 
-// Oldest returns the sequence number of route's oldest item, waiting or in
-// flight.
-func (s *Store) Oldest(route Route) (uint64, bool) {
+// Oldest returns route's oldest item, waiting or in flight.
+func (s *Store) Oldest(route Route) (Item, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if q := s.routes[route]; q != nil {
 		if e := q.front(); e != nil {
-			return e.Seq, true
+			return e.Item, true
 		}
 	}
-	return 0, false
+	return Item{}, false
 }
 
 // LastSeq is the sequence number of the newest item ever put (0 for none).

@@ -96,7 +96,8 @@ func TestPutTakeAckOldestFirstPerRoute(t *testing.T) {
 	s.Ack(items[:1])
 	assert.Equal(t, 7, s.Stats().Records)
 	assert.Len(t, itemFiles(t, dir), 2)
-	oldest, ok := s.Oldest(1)
+	oldestItem, ok := s.Oldest(1)
+	oldest := oldestItem.Seq
 	assert.True(t, ok)
 	assert.Equal(t, items[1].Seq, oldest)
 	assert.Equal(t, uint64(3), s.LastSeq())
