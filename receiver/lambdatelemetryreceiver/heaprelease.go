@@ -4,8 +4,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
-	"sync"
 	"strconv"
+	"sync"
 
 	"github.com/lambda-o11y/otelcol-lambda/internal/extensionapi/wire"
 )
