@@ -5,7 +5,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configcompression"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
@@ -115,5 +118,42 @@ func TestThroughOTLPHTTPExporter(t *testing.T) {
 		if s.Name == "otelcol.decouple.export_failures" {
 			assert.Equal(t, 2.0, s.Value)
 		}
+	}
+}
+
+// BenchmarkExportCompression is the shipped config's exporter (otlp_http,
+// gzip) sending one 1000-record batch to a loopback server that discards
+// it, at gzip's default level and at level 1 (the shipped one): the CPU of
+// an export, and the bytes sent (BENCHMARKS.md, "Export compression").
+func BenchmarkExportCompression(b *testing.B) {
+	var sent atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		sent.Store(n)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	ld := benchLogs()
+	for _, level := range []configcompression.Level{configcompression.DefaultCompressionLevel, 1} {
+		b.Run("level="+strconv.Itoa(int(level)), func(b *testing.B) {
+			ef := otlphttpexporter.NewFactory()
+			ecfg := ef.CreateDefaultConfig().(*otlphttpexporter.Config)
+			ecfg.ClientConfig.Endpoint = srv.URL
+			ecfg.ClientConfig.Compression = configcompression.TypeGzip
+			ecfg.ClientConfig.CompressionParams.Level = level
+			ecfg.RetryConfig.Enabled = false
+			ecfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+			exp, err := ef.CreateLogs(context.Background(), exporter.Settings{
+				ID: component.NewID(ef.Type()), TelemetrySettings: componenttest.NewNopTelemetrySettings(), BuildInfo: component.NewDefaultBuildInfo(),
+			}, ecfg)
+			require.NoError(b, err)
+			require.NoError(b, exp.Start(context.Background(), componenttest.NewNopHost()))
+			defer func() { require.NoError(b, exp.Shutdown(context.Background())) }()
+			for b.Loop() {
+				require.NoError(b, exp.ConsumeLogs(context.Background(), ld))
+			}
+			b.ReportMetric(float64(sent.Load()), "sent-bytes/op")
+		})
 	}
 }
