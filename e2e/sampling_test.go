@@ -14,8 +14,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/lambda-o11y/otelcol-lambda/internal/faultbackend"
 	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu"
 	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu/lambdaemutest"
 	"github.com/lambda-o11y/otelcol-lambda/internal/loopback"
@@ -68,6 +70,7 @@ type samplingRun struct {
 	reasons  map[string]map[string]bool
 	lines    map[string]int // request id -> function records at the backend
 	metrics  map[string]int64
+	bytes    map[faultbackend.Signal]int // OTLP protobuf bytes (uncompressed) exported, by signal
 }
 
 // runSamplingWorkload runs the built binary under the emulator with config
@@ -90,7 +93,7 @@ func runSamplingWorkload(t *testing.T, config string, env []string, steps []samp
 	require.NoError(t, err)
 
 	run := samplingRun{duration: map[string]time.Duration{}, logged: map[string]int{}, spans: map[string]int{},
-		reasons: map[string]map[string]bool{}, lines: map[string]int{}, metrics: map[string]int64{}}
+		reasons: map[string]map[string]bool{}, lines: map[string]int{}, metrics: map[string]int64{}, bytes: map[faultbackend.Signal]int{}}
 	var mu sync.Mutex
 	fn := samplefunction.New("http://"+otlpHTTP, slowAction)
 	defer fn.Close()
@@ -153,6 +156,16 @@ func runSamplingWorkload(t *testing.T, config string, env []string, steps []samp
 		id, _ := lr.Attributes().Get("faas.invocation_id")
 		run.lines[id.Str()]++
 	})
+	for _, a := range be.Arrivals() {
+		switch a.Signal {
+		case faultbackend.SignalTraces:
+			run.bytes[a.Signal] += new(ptrace.ProtoMarshaler).TracesSize(a.Traces)
+		case faultbackend.SignalLogs:
+			run.bytes[a.Signal] += new(plog.ProtoMarshaler).LogsSize(a.Logs)
+		case faultbackend.SignalMetrics:
+			run.bytes[a.Signal] += new(pmetric.ProtoMarshaler).MetricsSize(a.Metrics)
+		}
+	}
 	for _, name := range []string{"faas.invocations", "faas.errors", "faas.timeouts", "faas.coldstarts", "inference_duration_ms"} {
 		run.metrics[name], _ = be.lastSum(name)
 	}
@@ -215,4 +228,12 @@ func TestSamplingPresetOnEmulator(t *testing.T) {
 	sd := math.Sqrt(float64(others) * 0.1 * 0.9)
 	assert.InDelta(t, 0.1*float64(others), float64(keptOthers), 4*sd, "kept %d of %d uneventful invocations", keptOthers, others)
 	t.Logf("eventful %d (kept whole), uneventful %d, of which kept %d", eventful, others, keptOthers)
+	for _, r := range []struct {
+		name string
+		run  samplingRun
+	}{{"full", full}, {"sampled", sampled}} {
+		per := func(sig faultbackend.Signal) int { return r.run.bytes[sig] * 1000 / len(steps) }
+		t.Logf("%s: OTLP bytes exported per 1000 invocations: traces %d, logs %d, metrics %d",
+			r.name, per(faultbackend.SignalTraces), per(faultbackend.SignalLogs), per(faultbackend.SignalMetrics))
+	}
 }

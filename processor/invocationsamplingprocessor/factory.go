@@ -24,26 +24,14 @@ func newFactory(registry *lambdalifecycle.Registry) processor.Factory {
 		metadata.Type,
 		func() component.Config { return createDefaultConfig() },
 		processor.WithTraces(func(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
-			i, err := ss.attach(set, cfg.(*Config), func(s *sampler) bool {
-				if s.nextTraces != nil {
-					return false
-				}
-				s.nextTraces = next
-				return true
-			}, func(s *sampler) { s.nextTraces = nil })
+			i, err := ss.attach(set, cfg.(*Config), slotFor(func(s *sampler) *consumer.Traces { return &s.nextTraces }, next))
 			if err != nil {
 				return nil, err
 			}
 			return &tracesProcessor{i}, nil
 		}, metadata.TracesStability),
 		processor.WithLogs(func(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
-			i, err := ss.attach(set, cfg.(*Config), func(s *sampler) bool {
-				if s.nextLogs != nil {
-					return false
-				}
-				s.nextLogs = next
-				return true
-			}, func(s *sampler) { s.nextLogs = nil })
+			i, err := ss.attach(set, cfg.(*Config), slotFor(func(s *sampler) *consumer.Logs { return &s.nextLogs }, next))
 			if err != nil {
 				return nil, err
 			}
@@ -71,9 +59,29 @@ type shared struct {
 	unregister []func()
 }
 
-// attach returns one pipeline's instance of cfg's sampler; setNext sets the
-// pipeline's next consumer and reports false if the signal already has one.
-func (ss *samplers) attach(set processor.Settings, cfg *Config, setNext func(*sampler) bool, unsetNext func(*sampler)) (*instance, error) {
+// slot sets and clears one signal's next consumer of a sampler.
+type slot struct {
+	set   func(*sampler) bool // false: the signal has one already
+	unset func(*sampler)
+}
+
+func slotFor[T comparable](field func(*sampler) *T, next T) slot {
+	var none T
+	return slot{
+		set: func(s *sampler) bool {
+			if *field(s) != none {
+				return false
+			}
+			*field(s) = next
+			return true
+		},
+		unset: func(s *sampler) { *field(s) = none },
+	}
+}
+
+// attach returns one pipeline's instance of cfg's sampler, with the
+// pipeline's next consumer in its slot.
+func (ss *samplers) attach(set processor.Settings, cfg *Config, next slot) (*instance, error) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	sh := ss.byConfig[cfg]
@@ -86,7 +94,7 @@ func (ss *samplers) attach(set processor.Settings, cfg *Config, setNext func(*sa
 		ss.byConfig[cfg] = sh
 	}
 	sh.s.mu.Lock()
-	ok := setNext(sh.s)
+	ok := next.set(sh.s)
 	sh.s.mu.Unlock()
 	if !ok {
 		// One sampler hands each signal to one next consumer.
@@ -94,7 +102,7 @@ func (ss *samplers) attach(set processor.Settings, cfg *Config, setNext func(*sa
 			set.ID, set.ID.Type(), set.ID.Type())
 	}
 	sh.pipelines++
-	return &instance{ss: ss, cfg: cfg, sh: sh, name: set.ID.String(), unsetNext: unsetNext}, nil
+	return &instance{ss: ss, cfg: cfg, sh: sh, name: set.ID.String(), next: next}, nil
 }
 
 // start registers the drain hook and the stats with the first start.
@@ -116,7 +124,7 @@ func (ss *samplers) detach(i *instance, started bool) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	i.sh.s.mu.Lock()
-	i.unsetNext(i.sh.s)
+	i.next.unset(i.sh.s)
 	i.sh.s.mu.Unlock()
 	if started {
 		if i.sh.started--; i.sh.started == 0 {

@@ -61,7 +61,7 @@ func outcomeOf(span ptrace.Span) outcome {
 	o := outcome{
 		failed:   span.Status().Code() == ptrace.StatusCodeError,
 		duration: span.EndTimestamp().AsTime().Sub(span.StartTimestamp().AsTime()),
-		sampled:  span.Flags()&1 == 1,
+		sampled:  span.Flags()&w3cSampled != 0,
 		traceID:  span.TraceID(),
 	}
 	if v, ok := span.Attributes().Get("aws.lambda.status"); ok {

@@ -12,11 +12,11 @@ import (
 
 // instance is the processor of one pipeline over its config's sampler.
 type instance struct {
-	ss        *samplers
-	cfg       *Config
-	sh        *shared
-	name      string
-	unsetNext func(*sampler)
+	ss   *samplers
+	cfg  *Config
+	sh   *shared
+	name string
+	next slot
 
 	mu      sync.Mutex
 	started bool

@@ -22,6 +22,8 @@ const (
 	receiverScope    = "github.com/lambda-o11y/otelcol-lambda/receiver/lambdatelemetryreceiver"
 	attrInvocationID = "faas.invocation_id"
 	attrReason       = "sampling.reason"
+	// w3cSampled is the W3C trace flags' sampled bit (a span's Flags).
+	w3cSampled = 0x01
 	// attrThreshold carries a log record's sampling threshold (a TValue),
 	// as contrib's probabilistic sampler does for logs.
 	attrThreshold = "sampling.threshold"
@@ -300,47 +302,58 @@ func (h *holder[S]) get(k holderKey, create func() S) S {
 	return d
 }
 
+// fateLocked is what happens to one record: it follows a decision (d; a
+// drop is counted here, a keep is for the caller to annotate), is held in
+// g (the caller moves it there; size is added), or is nobody's (both nil)
+// and passes as it is.
+func (s *sampler) fateLocked(attrs pcommon.Map, traceID pcommon.TraceID, sampled bool, signal string, size int64) (*decision, *group) {
+	var invID string
+	if v, ok := attrs.Get(attrInvocationID); ok {
+		invID = v.Str()
+	}
+	if invID == "" && traceID.IsEmpty() {
+		return nil, nil
+	}
+	if d := s.lookupLocked(invID, traceID); d != nil {
+		if !d.keep {
+			s.counts.dropped(signal, d.reason, 1)
+		}
+		return d, nil
+	}
+	g := s.groupLocked(invID, traceID)
+	g.sampled = g.sampled || sampled
+	g.bytes += size
+	s.pendingBytes += size
+	return nil, g
+}
+
+// filterTracesLocked and filterLogsLocked estimate the held size of a record
+// as its batch's average encoded size, measured before filtering starts
+// (RemoveIf leaves holes until it ends).
 func (s *sampler) filterTracesLocked(td ptrace.Traces) {
 	var h holder[ptrace.SpanSlice]
-	perSpan := int64(-1)
+	size := int64(s.tracesSizer.TracesSize(td) / max(1, td.SpanCount()))
 	ri := 0
 	td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
 		si := 0
 		rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
 			ss.Spans().RemoveIf(func(span ptrace.Span) bool {
-				var invID string
-				if v, ok := span.Attributes().Get(attrInvocationID); ok {
-					invID = v.Str()
+				d, g := s.fateLocked(span.Attributes(), span.TraceID(), span.Flags()&w3cSampled != 0, "spans", size)
+				switch {
+				case d != nil && d.keep:
+					annotateSpan(span, d)
+				case g != nil:
+					span.MoveTo(h.get(holderKey{g, ri, si}, func() ptrace.SpanSlice {
+						nrs := g.traces.ResourceSpans().AppendEmpty()
+						rs.Resource().CopyTo(nrs.Resource())
+						nss := nrs.ScopeSpans().AppendEmpty()
+						ss.Scope().CopyTo(nss.Scope())
+						nrs.SetSchemaUrl(rs.SchemaUrl())
+						nss.SetSchemaUrl(ss.SchemaUrl())
+						return nss.Spans()
+					}).AppendEmpty())
 				}
-				if invID == "" && span.TraceID().IsEmpty() {
-					return false // nobody's: passes as it is
-				}
-				if d := s.lookupLocked(invID, span.TraceID()); d != nil {
-					if d.keep {
-						annotateSpan(span, d)
-						return false
-					}
-					s.counts.dropped("spans", d.reason, 1)
-					return true
-				}
-				if perSpan < 0 {
-					perSpan = int64(s.tracesSizer.TracesSize(td) / max(1, td.SpanCount()))
-				}
-				g := s.groupLocked(invID, span.TraceID())
-				g.sampled = g.sampled || span.Flags()&1 == 1
-				dest := h.get(holderKey{g, ri, si}, func() ptrace.SpanSlice {
-					nrs := g.traces.ResourceSpans().AppendEmpty()
-					rs.Resource().CopyTo(nrs.Resource())
-					nrs.SetSchemaUrl(rs.SchemaUrl())
-					nss := nrs.ScopeSpans().AppendEmpty()
-					ss.Scope().CopyTo(nss.Scope())
-					nss.SetSchemaUrl(ss.SchemaUrl())
-					return nss.Spans()
-				})
-				span.MoveTo(dest.AppendEmpty())
-				g.bytes += perSpan
-				s.pendingBytes += perSpan
-				return true
+				return d != nil && !d.keep || g != nil
 			})
 			si++
 			return ss.Spans().Len() == 0
@@ -352,45 +365,28 @@ func (s *sampler) filterTracesLocked(td ptrace.Traces) {
 
 func (s *sampler) filterLogsLocked(ld plog.Logs) {
 	var h holder[plog.LogRecordSlice]
-	perRecord := int64(-1)
+	size := int64(s.logsSizer.LogsSize(ld) / max(1, ld.LogRecordCount()))
 	ri := 0
 	ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
 		si := 0
 		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool {
 			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
-				var invID string
-				if v, ok := lr.Attributes().Get(attrInvocationID); ok {
-					invID = v.Str()
+				d, g := s.fateLocked(lr.Attributes(), lr.TraceID(), lr.Flags().IsSampled(), "logs", size)
+				switch {
+				case d != nil && d.keep:
+					annotateLog(lr, d)
+				case g != nil:
+					lr.MoveTo(h.get(holderKey{g, ri, si}, func() plog.LogRecordSlice {
+						nrl := g.logs.ResourceLogs().AppendEmpty()
+						rl.Resource().CopyTo(nrl.Resource())
+						nsl := nrl.ScopeLogs().AppendEmpty()
+						sl.Scope().CopyTo(nsl.Scope())
+						nrl.SetSchemaUrl(rl.SchemaUrl())
+						nsl.SetSchemaUrl(sl.SchemaUrl())
+						return nsl.LogRecords()
+					}).AppendEmpty())
 				}
-				if invID == "" && lr.TraceID().IsEmpty() {
-					return false
-				}
-				if d := s.lookupLocked(invID, lr.TraceID()); d != nil {
-					if d.keep {
-						annotateLog(lr, d)
-						return false
-					}
-					s.counts.dropped("logs", d.reason, 1)
-					return true
-				}
-				if perRecord < 0 {
-					perRecord = int64(s.logsSizer.LogsSize(ld) / max(1, ld.LogRecordCount()))
-				}
-				g := s.groupLocked(invID, lr.TraceID())
-				g.sampled = g.sampled || lr.Flags().IsSampled()
-				dest := h.get(holderKey{g, ri, si}, func() plog.LogRecordSlice {
-					nrl := g.logs.ResourceLogs().AppendEmpty()
-					rl.Resource().CopyTo(nrl.Resource())
-					nrl.SetSchemaUrl(rl.SchemaUrl())
-					nsl := nrl.ScopeLogs().AppendEmpty()
-					sl.Scope().CopyTo(nsl.Scope())
-					nsl.SetSchemaUrl(sl.SchemaUrl())
-					return nsl.LogRecords()
-				})
-				lr.MoveTo(dest.AppendEmpty())
-				g.bytes += perRecord
-				s.pendingBytes += perRecord
-				return true
+				return d != nil && !d.keep || g != nil
 			})
 			si++
 			return sl.LogRecords().Len() == 0

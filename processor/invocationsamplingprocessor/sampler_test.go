@@ -261,3 +261,16 @@ func TestOneSignalTwicePerConfigRefused(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, p.Shutdown(context.Background()))
 }
+
+// One batch mixing records that follow a decision (dropped here) with
+// records held for an invocation still running.
+func TestMixedBatch(t *testing.T) {
+	h := newHarness(t, scenarioConfig())
+	h.run(invDropped)
+	h.consumeLogs(functionLogs(2, invDropped, invKept))
+	h.consumeTraces(serverSpans(invKept))
+	a := h.arrived(invDropped, invKept)
+	assert.Zero(t, a.logs["dropped"])
+	assert.Equal(t, 2, a.logs["kept"])
+	assert.Equal(t, float64(4), h.stat("dropped_records", map[string]string{"signal": "logs", "reason": reasonSampledOut}))
+}
