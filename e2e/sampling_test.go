@@ -74,7 +74,8 @@ type samplingRun struct {
 }
 
 // runSamplingWorkload runs the built binary under the emulator with config
-// and env (blocking flushes: each invocation decided before its freeze).
+// and env (by default the end strategy: each invocation decided before its
+// freeze; env may name another).
 func runSamplingWorkload(t *testing.T, config string, env []string, steps []samplingStep) samplingRun {
 	bin := extensionBinary(t)
 	be := startBackend(t)
@@ -172,21 +173,31 @@ func runSamplingWorkload(t *testing.T, config string, env []string, steps []samp
 	return run
 }
 
-// TestSamplingPresetOnEmulator runs one seeded workload twice through the
-// whole binary: with the shipped config, then with the sampling preset at a
-// 10% base rate. Sampled, every failed, timed-out, cold and slow invocation
-// arrives whole (all its spans, as many as unsampled, all its lines), no
-// invocation arrives in part, the uneventful ones are kept at 10% within
-// statistical bounds, and the derived metrics are those of the full run.
+// TestSamplingPresetOnEmulator runs one seeded workload through the whole
+// binary with the shipped config, then with the sampling preset at a 10%
+// base rate, flushing at the end of each invocation and with the default
+// adaptive strategy (which lets the environment freeze before the
+// invocation's end arrives). Sampled, every failed, timed-out, cold and slow
+// invocation arrives whole (all its spans, as many as unsampled, all its
+// lines), no invocation arrives in part, the uneventful ones are kept at 10%
+// within statistical bounds, and the derived metrics are those of the full run.
 func TestSamplingPresetOnEmulator(t *testing.T) {
 	steps := samplingWorkload(300, 2026)
 	full := runSamplingWorkload(t, repoFile("collector-config.yaml"), nil, steps)
-	sampled := runSamplingWorkload(t, repoFile("presets/sampling/collector-config.yaml"), []string{
-		"OTELCOL_LAMBDA_SAMPLING_PERCENTAGE=10",
-		"OTELCOL_LAMBDA_SAMPLING_SLOW_THRESHOLD=" + slowOver.String(),
-		"OTELCOL_LAMBDA_SAMPLING_SLOW_PERCENTILE=0",
-	}, steps)
+	for _, strategy := range []string{"end", "adaptive"} {
+		t.Run(strategy, func(t *testing.T) {
+			sampled := runSamplingWorkload(t, repoFile("presets/sampling/collector-config.yaml"), []string{
+				"OTELCOL_LAMBDA_FLUSH_STRATEGY=" + strategy,
+				"OTELCOL_LAMBDA_SAMPLING_PERCENTAGE=10",
+				"OTELCOL_LAMBDA_SAMPLING_SLOW_THRESHOLD=" + slowOver.String(),
+				"OTELCOL_LAMBDA_SAMPLING_SLOW_PERCENTILE=0",
+			}, steps)
+			requireSampledWhole(t, steps, full, sampled)
+		})
+	}
+}
 
+func requireSampledWhole(t *testing.T, steps []samplingStep, full, sampled samplingRun) {
 	assert.Equal(t, full.metrics, sampled.metrics, "derived and platform metrics see every invocation")
 	assert.Equal(t, int64(len(steps)), sampled.metrics["faas.invocations"])
 	for _, name := range []string{"faas.errors", "faas.timeouts", "faas.coldstarts", "inference_duration_ms"} {
