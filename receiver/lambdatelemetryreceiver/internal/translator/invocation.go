@@ -205,6 +205,11 @@ func (t *Translator) finishLocked(inv *invocation, end time.Time, status, errorT
 	span.SetParentSpanID(inv.parent())
 	span.SetName(t.opts.FunctionName)
 	span.SetKind(ptrace.SpanKindServer)
+	if inv.trace.sampled {
+		// The X-Ray header's Sampled=1 as the W3C sampled flag, as on the
+		// invocation's log records: samplers downstream may honour it.
+		span.SetFlags(w3cSampled)
+	}
 	span.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
 	span.SetEndTimestamp(pcommon.NewTimestampFromTime(start.Add(time.Duration(durationMs * float64(time.Millisecond)))))
 	attrs := span.Attributes()

@@ -304,3 +304,20 @@ func TestLinesAttributedByTime(t *testing.T) {
 		"b line":      "b 6745a0000123456789abcdef0123456b",
 	}, got)
 }
+
+// The X-Ray header's Sampled flag is the server span's W3C sampled flag, as
+// on the invocation's log records.
+func TestServerSpanCarriesTheSampledFlag(t *testing.T) {
+	for _, sampled := range []string{"1", "0"} {
+		tr := newTestTranslator(Options{})
+		tr.StartInvocation("r", "Root=1-6745a000-0123456789abcdef01234567;Parent=2222222222222222;Sampled="+sampled, "", clock)
+		events, err := telemetryapi.DecodeBatch([]byte(`[
+		{"time":"2026-11-25T10:00:00Z","type":"platform.start","record":{"requestId":"r"}},
+		{"time":"2026-11-25T10:00:01Z","type":"platform.runtimeDone","record":{"requestId":"r","status":"success","metrics":{"durationMs":1000}}}]`))
+		require.NoError(t, err)
+		tr.Add(events)
+		_, traces, _ := take(tr)
+		span := traces.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+		assert.Equal(t, sampled == "1", span.Flags()&w3cSampled != 0, "Sampled=%s", sampled)
+	}
+}

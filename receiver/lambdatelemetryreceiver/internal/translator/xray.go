@@ -16,6 +16,9 @@ type traceContext struct {
 	ok      bool
 }
 
+// w3cSampled is the W3C trace flags' sampled bit, the low byte of a span's Flags.
+const w3cSampled = 0x01
+
 // parseXRayHeader reads "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1".
 // The 32-hex trace id is the root without its "1-" version and the dash.
 func parseXRayHeader(h string) traceContext {
