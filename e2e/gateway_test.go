@@ -250,3 +250,72 @@ func TestGatewayEndToEnd(t *testing.T) {
 	_, found := be.LastValue("otelcol.logstometrics.expired_series", map[string]string{"metric": "inference_duration_ms"})
 	assert.True(t, found, "the expiry counts travel with the data")
 }
+
+// TestGatewayScaleOut runs the tier on loopback: a front gateway with the
+// shipped config-front.yaml (loadbalancing by service.name) in front of two
+// replicas with the shipped config.yaml, in front of the backend. Six
+// functions with two environments each send raw lines through the front.
+// The backend ends with exactly every line, parsed, and histograms that
+// hold exactly each environment's successes; both replicas served; no
+// series had two writers. Then one replica restarts while lines keep
+// coming: the front tier's queue holds that replica's share until it is
+// back, and the totals are still exact (the restarted replica starts new
+// cumulative series, which a backend reads as a reset).
+func TestGatewayScaleOut(t *testing.T) {
+	be := startBackend(t)
+	replicaEnv := []string{"GATEWAY_OTLP_ENDPOINT=" + be.Endpoint(), "GATEWAY_FLUSH_INTERVAL=200ms"}
+	replicas := []*gateway{startGateway(t, "config.yaml", replicaEnv), startGateway(t, "config.yaml", replicaEnv)}
+	front := startGateway(t, "config-front.yaml",
+		[]string{"GATEWAY_REPLICAS=[" + replicas[0].grpc + ", " + replicas[1].grpc + "]", "GATEWAY_REPLICAS_INSECURE=true"},
+		// Retry a replica that is down every 100-500 ms instead of from 5 s.
+		"--config=yaml:exporters::loadbalancing::protocol::otlp::retry_on_failure::initial_interval: 100ms",
+		"--config=yaml:exporters::loadbalancing::protocol::otlp::retry_on_failure::max_interval: 500ms")
+
+	const functions = 20
+	want := map[string]uint64{}
+	lines := 0
+	send := func(round int) {
+		for f := range functions {
+			for e := range 2 {
+				fn, env := fmt.Sprintf("fn-%d", f), fmt.Sprintf("env-%d-%d", f, e)
+				ld, successes := rawLines(fn, env, round*30, 30)
+				sendLogs(t, front.http, ld)
+				want[fn+"/"+env] += uint64(successes)
+				lines += ld.LogRecordCount()
+			}
+		}
+	}
+	settled := func() bool {
+		counts, _ := histogramCounts(be)
+		return be.LogRecordCount() == lines && assert.ObjectsAreEqual(want, counts)
+	}
+	for round := range 2 {
+		send(round)
+	}
+	require.Eventually(t, settled, 30*time.Second, 50*time.Millisecond, "want %v\n%s", want, be)
+	_, starts := histogramCounts(be)
+	for series, n := range starts {
+		assert.Equal(t, 1, n, "series %s has one writer", series)
+	}
+	writers := map[string]bool{}
+	be.ForEachMetric(func(res pcommon.Resource, m pmetric.Metric) {
+		if m.Name() == "otelcol.logstometrics.expired_series" {
+			id, _ := res.Attributes().Get("service.instance.id")
+			writers[id.Str()] = true
+		}
+	})
+	assert.Len(t, writers, 2, "both replicas derived metrics")
+
+	replicas[1].stop()
+	send(2)
+	replicas[1].start()
+	send(3)
+	require.Eventually(t, settled, 60*time.Second, 50*time.Millisecond, "want %v\n%s", want, be)
+	_, starts = histogramCounts(be)
+	for series, n := range starts {
+		assert.LessOrEqual(t, n, 2, "series %s: one writer, restarted at most once", series)
+	}
+	parsed, unparsed := parsedLogs(be)
+	assert.Equal(t, lines-unparsed, parsed)
+	assert.Equal(t, 4*functions*2, unparsed, "one non-JSON line per batch")
+}
