@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,6 +22,10 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu"
+	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu/lambdaemutest"
+	"github.com/lambda-o11y/otelcol-lambda/internal/loopback"
 )
 
 // gatewayBinary is the OCB-built gateway distribution; `make test` passes it.
@@ -151,10 +158,18 @@ func sendLogs(t *testing.T, addr string, ld plog.Logs) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 }
 
+// jsonLine is the i-th line a function writes: every third an
+// inference_success with duration_ms, the others another event.
+func jsonLine(i int) (line string, success bool) {
+	if i%3 == 0 {
+		return fmt.Sprintf(`{"level":"info","message":"inference complete","event":"inference_success","service":"api","model_name":"resnet","label":"cat","duration_ms":%d,"seq":%d}`, 5+i%200, i), true
+	}
+	return fmt.Sprintf(`{"level":"info","message":"refreshed","event":"cache_refresh","seq":%d}`, i), false
+}
+
 // rawLines is what a layer that sends lines unparsed exports for one
-// environment of function fn: n JSON lines, every third an
-// inference_success with duration_ms, the others another event, and one
-// line that is not JSON. It returns the batch and its successes.
+// environment of function fn: lines from to from+n-1 and one line that is
+// not JSON. It returns the batch and its successes.
 func rawLines(fn, env string, from, n int) (plog.Logs, int) {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
@@ -163,10 +178,9 @@ func rawLines(fn, env string, from, n int) (plog.Logs, int) {
 	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
 	successes := 0
 	for i := from; i < from+n; i++ {
-		line := fmt.Sprintf(`{"level":"info","message":"refreshed","event":"cache_refresh","seq":%d}`, i)
-		if i%3 == 0 {
+		line, success := jsonLine(i)
+		if success {
 			successes++
-			line = fmt.Sprintf(`{"level":"info","message":"inference complete","event":"inference_success","service":"api","model_name":"resnet","label":"cat","duration_ms":%d,"seq":%d}`, 5+i%200, i)
 		}
 		lrs.AppendEmpty().Body().SetStr(line)
 	}
@@ -318,4 +332,70 @@ func TestGatewayScaleOut(t *testing.T) {
 	parsed, unparsed := parsedLogs(be)
 	assert.Equal(t, lines-unparsed, parsed)
 	assert.Equal(t, 4*functions*2, unparsed, "one non-JSON line per batch")
+}
+
+// TestLayerSendsUnparsedToGateway: two environments of one function, each
+// the layer's extension with its shipped config and
+// OTELCOL_LAMBDA_LOG_PROCESSORS=[] under the project's emulator, export to
+// a gateway replica, which parses and derives. Every JSON line reaches the
+// backend parsed, and each environment's histogram holds exactly its
+// successes from one writer: had the extension parsed too, its own
+// logstometrics would have written the same series a second time.
+func TestLayerSendsUnparsedToGateway(t *testing.T) {
+	bin := extensionBinary(t)
+	be := startBackend(t)
+	gw := startGateway(t, "config.yaml", []string{"GATEWAY_OTLP_ENDPOINT=" + be.Endpoint(), "GATEWAY_FLUSH_INTERVAL=200ms"})
+
+	const invocations, linesPer = 3, 40
+	successes := 0
+	for i := range linesPer {
+		if _, success := jsonLine(i); success {
+			successes += invocations
+		}
+	}
+	for range 2 {
+		emu, err := lambdaemu.Start(lambdaemu.Config{FunctionName: "inference"})
+		require.NoError(t, err)
+		defer emu.Close()
+		var out lambdaemutest.Output
+		proc, err := emu.StartExtension(bin, lambdaemu.ProcessOptions{
+			Args: loopback.CollectorArgs(repoFile("collector-config.yaml"), freeAddr(t), freeAddr(t)),
+			Env: []string{"OTELCOL_LAMBDA_OTLP_ENDPOINT=http://" + gw.http, "OTELCOL_LAMBDA_LOG_PROCESSORS=[]",
+				"OTELCOL_LAMBDA_FLUSH_STRATEGY=end", "TMPDIR=" + t.TempDir()},
+			Output: &out,
+			Freeze: true,
+		})
+		require.NoError(t, err)
+		emu.RunRuntime(context.Background(), func(_ context.Context, inv lambdaemu.Invocation) ([]byte, error) {
+			for i := range linesPer {
+				line, _ := jsonLine(i)
+				inv.Log(line)
+			}
+			return []byte(`"ok"`), nil
+		})
+		for range invocations {
+			_, err := emu.Invoke(context.Background(), lambdaemu.InvokeRequest{Payload: []byte(`{}`)})
+			require.NoError(t, err, "extension output:\n%s", out.String())
+		}
+		res, err := emu.Shutdown(context.Background(), "spindown")
+		require.NoError(t, err)
+		assert.True(t, res.OK(), "SHUTDOWN in time: %+v\n%s", res, out.String())
+		<-proc.Done()
+		assert.NoError(t, proc.ExitErr(), "extension output:\n%s", out.String())
+	}
+
+	want := []uint64{uint64(successes), uint64(successes)}
+	counts := func() []uint64 {
+		c, _ := histogramCounts(be)
+		return slices.Sorted(maps.Values(c))
+	}
+	require.Eventually(t, func() bool {
+		parsed, _ := parsedLogs(be)
+		return parsed == 2*invocations*linesPer && slices.Equal(want, counts())
+	}, 30*time.Second, 50*time.Millisecond, "want %v per environment, got %v\n%s\n%s", want, counts(), be, gw)
+	_, starts := histogramCounts(be)
+	assert.Len(t, starts, 2, "one series per environment")
+	for series, n := range starts {
+		assert.Equal(t, 1, n, "series %s has one writer, the gateway", series)
+	}
 }
