@@ -26,7 +26,7 @@ func startBackend(t *testing.T) backend {
 }
 
 // freeAddr returns a loopback address whose port was free a moment ago.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	addr, err := loopback.FreeAddr()
 	require.NoError(t, err)

@@ -29,7 +29,7 @@ import (
 )
 
 // gatewayBinary is the OCB-built gateway distribution; `make test` passes it.
-func gatewayBinary(t *testing.T) string {
+func gatewayBinary(t testing.TB) string {
 	t.Helper()
 	bin := os.Getenv("OTELCOL_LAMBDA_GATEWAY_BIN")
 	if bin == "" {
@@ -44,7 +44,7 @@ func gatewayBinary(t *testing.T) string {
 // loopback. start and stop may be called again (a replica restart) with
 // the same addresses.
 type gateway struct {
-	t          *testing.T
+	t          testing.TB
 	args, env  []string
 	http, grpc string
 	mu         sync.Mutex
@@ -56,7 +56,7 @@ type gateway struct {
 
 // startGateway runs the gateway binary with gateway/<config> and env
 // (NAME=value) over the config's defaults; extra are more --config flags.
-func startGateway(t *testing.T, config string, env []string, extra ...string) *gateway {
+func startGateway(t testing.TB, config string, env []string, extra ...string) *gateway {
 	t.Helper()
 	g := &gateway{t: t, http: freeAddr(t), grpc: freeAddr(t)}
 	g.args = append([]string{"--config=file:" + repoFile("gateway/"+config)}, extra...)
@@ -72,7 +72,7 @@ func startGateway(t *testing.T, config string, env []string, extra ...string) *g
 	return g
 }
 
-func port(t *testing.T, addr string) string {
+func port(t testing.TB, addr string) string {
 	_, p, err := net.SplitHostPort(addr)
 	require.NoError(t, err)
 	return p
@@ -148,7 +148,7 @@ func (g *gateway) String() string {
 }
 
 // sendLogs posts ld to an OTLP/HTTP receiver as an SDK or a layer would.
-func sendLogs(t *testing.T, addr string, ld plog.Logs) {
+func sendLogs(t testing.TB, addr string, ld plog.Logs) {
 	t.Helper()
 	body, err := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
 	require.NoError(t, err)
