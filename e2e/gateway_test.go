@@ -28,18 +28,6 @@ import (
 	"github.com/lambda-o11y/otelcol-lambda/internal/loopback"
 )
 
-// gatewayBinary is the OCB-built gateway distribution; `make test` passes it.
-func gatewayBinary(t testing.TB) string {
-	t.Helper()
-	bin := os.Getenv("OTELCOL_LAMBDA_GATEWAY_BIN")
-	if bin == "" {
-		t.Skip("OTELCOL_LAMBDA_GATEWAY_BIN is not set: run `make test`, which builds the gateway (`make gateway`) and runs these whole-binary tests")
-	}
-	_, err := os.Stat(bin)
-	require.NoError(t, err, "OTELCOL_LAMBDA_GATEWAY_BIN")
-	return bin
-}
-
 // gateway is one gateway process with its shipped config, its listeners on
 // loopback. start and stop may be called again (a replica restart) with
 // the same addresses.
