@@ -3,6 +3,7 @@ package logstometricsconnector // import "github.com/lambda-o11y/otelcol-lambda/
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -268,10 +269,13 @@ func (e *expiryCounts) appendTo(md pmetric.Metrics, rules []*rule, version strin
 		dp.SetIntValue(v)
 		return dp
 	}
-	series := sum(expiredSeriesMetric, expiredSeriesDescription, "{series}")
-	for ri, r := range rules {
-		if !r.delta {
-			point(series, e.series[ri]).Attributes().PutStr("metric", r.name)
+	// Only cumulative rules expire; delta ones forget idle series by themselves.
+	if slices.ContainsFunc(rules, func(r *rule) bool { return !r.delta }) {
+		series := sum(expiredSeriesMetric, expiredSeriesDescription, "{series}")
+		for ri, r := range rules {
+			if !r.delta {
+				point(series, e.series[ri]).Attributes().PutStr("metric", r.name)
+			}
 		}
 	}
 	point(sum(expiredResourcesMetric, expiredResourcesDescription, "{resource}"), e.resources)

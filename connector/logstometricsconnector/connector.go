@@ -124,6 +124,10 @@ func (c *logsToMetrics) emit(ctx context.Context, _ lambdalifecycle.Mode) error 
 		return nil
 	}
 	if err := c.next.ConsumeMetrics(ctx, md); err != nil {
+		// The expiry counts are cumulative: send them again next time.
+		c.mu.Lock()
+		c.agg.expiry.changed = c.agg.maxStale > 0
+		c.mu.Unlock()
 		if deltaPoints > 0 {
 			c.telemetry.dropped.Add(ctx, int64(deltaPoints))
 		}

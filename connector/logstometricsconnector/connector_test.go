@@ -487,14 +487,7 @@ func TestEmitFailure(t *testing.T) {
 		{Name: "c", Kind: KindCounter},
 	}
 	refuse := true
-	sink := &consumertest.MetricsSink{}
-	next, err := consumer.NewMetrics(func(ctx context.Context, md pmetric.Metrics) error {
-		if refuse {
-			return errors.New("backend down")
-		}
-		return sink.ConsumeMetrics(ctx, md)
-	})
-	require.NoError(t, err)
+	next, sink := refusing(t, &refuse)
 	c, err := newTestConnectorWithSettings(t, set, cfg, next)
 	require.NoError(t, err)
 	ld := plog.NewLogs()
@@ -511,6 +504,20 @@ func TestEmitFailure(t *testing.T) {
 		values[m.Name()] = m.Sum().DataPoints().At(0).IntValue()
 	}
 	assert.Equal(t, map[string]int64{"d": 1, "c": 2}, values)
+}
+
+// refusing is a next consumer that refuses while *refuse is set and
+// otherwise keeps what it gets in sink.
+func refusing(t *testing.T, refuse *bool) (consumer.Metrics, *consumertest.MetricsSink) {
+	sink := &consumertest.MetricsSink{}
+	next, err := consumer.NewMetrics(func(ctx context.Context, md pmetric.Metrics) error {
+		if *refuse {
+			return errors.New("backend down")
+		}
+		return sink.ConsumeMetrics(ctx, md)
+	})
+	require.NoError(t, err)
+	return next, sink
 }
 
 // Start registers the drain hook at the aggregate stage, Shutdown removes it
@@ -770,4 +777,31 @@ func TestNoMaxStale(t *testing.T) {
 	require.Equal(t, 1, md.ResourceMetrics().Len())
 	assert.Equal(t, "n", md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Name())
 	assert.Equal(t, 1, md.DataPointCount())
+}
+
+// With only delta rules the in-band counts hold the resources alone, and
+// counts an emission could not deliver go out again with the next one.
+func TestMaxStaleDeltaOnlyAndRefusedEmission(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.MaxStale = time.Minute
+	cfg.Rules = []RuleConfig{{Name: "d", Kind: KindCounter, Temporality: TemporalityDelta}}
+	refuse := false
+	next, sink := refusing(t, &refuse)
+	c, err := newTestConnector(t, cfg, next)
+	require.NoError(t, err)
+	ld := plog.NewLogs()
+	record(ld, nil)
+	require.NoError(t, c.ConsumeLogs(context.Background(), ld))
+	require.NoError(t, c.emit(context.Background(), lambdalifecycle.Background)) // the point goes out
+	refuse = true
+	require.Error(t, c.emit(context.Background(), lambdalifecycle.Background)) // idle: the resource is forgotten, the count refused
+	refuse = false
+	require.NoError(t, c.emit(context.Background(), lambdalifecycle.Background))
+	require.Len(t, sink.AllMetrics(), 2, "the refused counts went out with the next emission")
+	rms := sink.AllMetrics()[1].ResourceMetrics()
+	require.Equal(t, 1, rms.Len())
+	ms := rms.At(0).ScopeMetrics().At(0).Metrics()
+	require.Equal(t, 1, ms.Len(), "no expired_series metric without a cumulative rule")
+	assert.Equal(t, expiredResourcesMetric, ms.At(0).Name())
+	assert.Equal(t, int64(1), ms.At(0).Sum().DataPoints().At(0).IntValue())
 }
