@@ -13,6 +13,9 @@ GOARCH ?= $(shell go env GOARCH)
 BIN := $(DIST)/$(GOARCH)/otelcol-lambda
 # The layer's extension: registers at exec, then runs $(BIN) (layer/launcher).
 LAUNCHER := $(DIST)/$(GOARCH)/otelcol-lambda-launcher
+# The gateway distribution (gateway/): a plain long-running collector.
+GATEWAY_BUILD := _build-gateway
+GATEWAY := $(DIST)/$(GOARCH)/otelcol-lambda-gateway
 # grpcnotrace leaves out gRPC's golang.org/x/net/trace (off unless
 # grpc.EnableTracing is set, which nothing here does): its html/template makes
 # the linker keep every exported method of every reachable type, 6.8 MB of
@@ -24,7 +27,7 @@ GOBUILD_STATIC := CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -trimpath -
 # take 6 to 30 s per target here.
 FUZZTIME ?= 100000x
 
-.PHONY: all build build-arch generate layer test fuzz bench demo demo-backends tools clean
+.PHONY: all build build-arch generate gateway layer test fuzz bench demo demo-backends tools clean
 
 all: build
 
@@ -46,6 +49,13 @@ build: generate
 	$(MAKE) build-arch
 
 # layer builds both architectures and zips each as a Lambda layer.
+# gateway builds the gateway distribution (gateway/builder-config.yaml) for
+# GOARCH, static like the extension.
+gateway: $(OCB)
+	$(OCB) --config gateway/builder-config.yaml --skip-compilation
+	mkdir -p $(DIST)/$(GOARCH)
+	cd $(GATEWAY_BUILD) && $(GOBUILD_STATIC) -o $(CURDIR)/$(GATEWAY) .
+
 layer: generate
 	$(MAKE) build-arch GOARCH=amd64
 	$(MAKE) build-arch GOARCH=arm64
@@ -61,10 +71,10 @@ build-arch:
 
 # test runs every test: unit, emulator, whole-binary (the binary built here,
 # under the project's emulator and AWS's runtime emulator), the layer zips,
-# then each fuzz target for a short, bounded time.
-test: layer $(RIE)
+# the gateway distribution, then each fuzz target for a short, bounded time.
+test: layer gateway $(RIE)
 	backends/install.sh
-	OTELCOL_LAMBDA_BIN=$(CURDIR)/$(BIN) OTELCOL_LAMBDA_LAUNCHER=$(CURDIR)/$(LAUNCHER) LAMBDA_RIE=$(RIE) LAYER_DIST=$(CURDIR)/$(DIST) OTELCOL_LAMBDA_BACKENDS=1 go test -count=1 ./...
+	OTELCOL_LAMBDA_BIN=$(CURDIR)/$(BIN) OTELCOL_LAMBDA_LAUNCHER=$(CURDIR)/$(LAUNCHER) OTELCOL_LAMBDA_GATEWAY_BIN=$(CURDIR)/$(GATEWAY) OTELCOL_LAMBDA_OCB=$(OCB) LAMBDA_RIE=$(RIE) LAYER_DIST=$(CURDIR)/$(DIST) OTELCOL_LAMBDA_BACKENDS=1 go test -count=1 ./...
 	cd examples/sentiment-function && go vet ./... && go test -count=1 ./...
 	$(MAKE) fuzz
 
@@ -94,4 +104,4 @@ demo-backends: build
 	go run ./cmd/demo-backends --extension $(CURDIR)/$(BIN)
 
 clean:
-	rm -rf $(BUILD) $(DIST)
+	rm -rf $(BUILD) $(GATEWAY_BUILD) $(DIST)

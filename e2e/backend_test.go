@@ -26,7 +26,7 @@ func startBackend(t *testing.T) backend {
 }
 
 // freeAddr returns a loopback address whose port was free a moment ago.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	addr, err := loopback.FreeAddr()
 	require.NoError(t, err)
@@ -34,14 +34,25 @@ func freeAddr(t *testing.T) string {
 }
 
 // extensionBinary is the OCB-built distribution; `make test` passes it.
-func extensionBinary(t *testing.T) string {
+func extensionBinary(t testing.TB) string {
+	return builtBinary(t, "OTELCOL_LAMBDA_BIN", "the distribution")
+}
+
+// gatewayBinary is the OCB-built gateway distribution (`make gateway`).
+func gatewayBinary(t testing.TB) string {
+	return builtBinary(t, "OTELCOL_LAMBDA_GATEWAY_BIN", "the gateway (`make gateway`)")
+}
+
+// builtBinary is the binary the variable env names, which `make test`
+// builds first; without it the whole-binary test is skipped.
+func builtBinary(t testing.TB, env, what string) string {
 	t.Helper()
-	bin := os.Getenv("OTELCOL_LAMBDA_BIN")
+	bin := os.Getenv(env)
 	if bin == "" {
-		t.Skip("OTELCOL_LAMBDA_BIN is not set: run `make test`, which builds the distribution and runs these whole-binary tests")
+		t.Skipf("%s is not set: run `make test`, which builds %s and runs these whole-binary tests", env, what)
 	}
 	_, err := os.Stat(bin)
-	require.NoError(t, err, "OTELCOL_LAMBDA_BIN")
+	require.NoError(t, err, env)
 	return bin
 }
 

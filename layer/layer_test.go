@@ -8,6 +8,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"debug/elf"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -120,9 +122,9 @@ func checkCollectorConfig(t *testing.T, config []byte) {
 		Connectors map[string]any `yaml:"connectors"`
 		Service    struct {
 			Pipelines map[string]struct {
-				Receivers  []string `yaml:"receivers"`
-				Processors []string `yaml:"processors"`
-				Exporters  []string `yaml:"exporters"`
+				Receivers  []string      `yaml:"receivers"`
+				Processors componentList `yaml:"processors"`
+				Exporters  []string      `yaml:"exporters"`
 			} `yaml:"pipelines"`
 		} `yaml:"service"`
 	}
@@ -149,6 +151,23 @@ func checkCollectorConfig(t *testing.T, config []byte) {
 		}
 		assert.NotEmpty(t, p.Exporters, "pipeline %s has no exporter", name)
 	}
+}
+
+// componentList is a pipeline's list of component ids, written out or as
+// ${env:NAME:-[ids]}, whose default (what the layer runs unless the
+// function sets NAME) is the list checked.
+type componentList []string
+
+func (l *componentList) UnmarshalYAML(node *yaml.Node) error {
+	if node.Kind != yaml.ScalarNode {
+		return node.Decode((*[]string)(l))
+	}
+	ref, isRef := strings.CutPrefix(node.Value, "${env:")
+	_, def, hasDefault := strings.Cut(strings.TrimSuffix(ref, "}"), ":-")
+	if !isRef || !hasDefault {
+		return fmt.Errorf("line %d: %q is neither a list nor ${env:NAME:-[default]}", node.Line, node.Value)
+	}
+	return yaml.Unmarshal([]byte(def), (*[]string)(l))
 }
 
 func hasKey(id string, sections ...map[string]any) bool {

@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -52,6 +53,8 @@ type costConfig struct {
 	warmup         int
 	work           time.Duration // how long the function runs after logging
 	verbose        bool
+	// json: the function writes JSON lines (benchJSONLine), not plain text.
+	json bool
 }
 
 // extensionFlags is the flag set of a measuring mode with what every mode
@@ -85,6 +88,7 @@ func costMain(args []string) error {
 	fs.DurationVar(&c.work, "function-time", 0, "how long the function runs after writing its lines (0: it answers at once, leaving the extension almost no thawed time)")
 	fs.IntVar(&c.warmup, "warmup", 0, "leave the first N invocations of a session out of the post-runtime figures (the steady state)")
 	fs.BoolVar(&c.verbose, "v", false, "print progress to stderr")
+	fs.BoolVar(&c.json, "json", false, "the function writes JSON lines (the seed rule's fields, about 230 B; message: the plain line) instead of plain text")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -147,14 +151,14 @@ func (c *costConfig) run(w io.Writer) error {
 		"Post-runtime: the runtime's response to the extension's next /event/next (0 when it was already waiting), "+
 		"from the emulator's event log; p99 of %d samples is their maximum or next to it. "+
 		"CPU: the extension's utime+stime (its process group) from ready (/proc/<pid>/stat) to exit (rusage, which counts the children it waited for), SHUTDOWN's drain included, "+
-		"per 1000 function log lines (plain text, about 100 B each). Delivered: distinct lines at the backend after SHUTDOWN. "+
+		"per 1000 function log lines (%s). Delivered: distinct lines at the backend after SHUTDOWN. "+
 		"SHUTDOWN: in time, or killed at its deadline (2 s). With --warmup N the first N invocations of each session are left out of post-runtime and floor. "+
 		"Floor (with --floor): a null extension's post-runtime median / p99 in the same session. "+
 		"After runtimeDone: from the start of the delivery that brought the invocation's platform.runtimeDone to the extension's /event/next "+
 		"(0 when it came first), median / p99: what the extension adds beyond Lambda's buffering. "+
 		"Data age: from an invocation's start to the first arrival of each of its lines at the backend, median / max "+
 		"(SHUTDOWN's drain included).\n\n",
-		c.invocations, c.invocations)
+		c.invocations, c.invocations, c.lineKind())
 	fmt.Fprintln(w, "| lines/invocation | interval | backend | post-runtime median | p99 | after runtimeDone | floor | CPU per 1000 lines | lines delivered | data age | SHUTDOWN |")
 	fmt.Fprintln(w, "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, interval := range c.intervals {
@@ -309,6 +313,13 @@ func firstArrivals(be *faultbackend.Backend, want map[string]bool) (map[string]t
 		}
 		faultbackend.ForEachLog(a.Logs, func(_ pcommon.Resource, lr plog.LogRecord) {
 			body := lr.Body().AsString()
+			if !want[body] && strings.HasPrefix(body, "{") {
+				// A JSON line (--json) the extension sent unparsed.
+				var v struct{ Message string }
+				if json.Unmarshal([]byte(body), &v) == nil {
+					body = v.Message
+				}
+			}
 			if _, seen := got[body]; want[body] && !seen {
 				got[body] = a.Time
 				if a.Time.After(last) {
@@ -334,6 +345,23 @@ type benchSession struct {
 	output   *lambdaemutest.Output
 	next     time.Time            // when the next invocation may start
 	started  map[string]time.Time // when each invocation started, by request id
+}
+
+// lineKind describes the lines the function writes.
+func (c *costConfig) lineKind() string {
+	if c.json {
+		return "JSON objects, about 230 B each"
+	}
+	return "plain text, about 100 B each"
+}
+
+// line is what the function writes for benchLine(id, k).
+func (c *costConfig) line(id string, k int) string {
+	if !c.json {
+		return benchLine(id, k)
+	}
+	return fmt.Sprintf(`{"level":"info","message":%q,"event":"inference_success","service":"api","model_name":"resnet","label":"cat","duration_ms":%d}`,
+		benchLine(id, k), 5+k%500)
 }
 
 // benchLine is the k-th line of invocation id: about 100 bytes, unique.
@@ -377,7 +405,7 @@ func (c *costConfig) start(lines int) (*benchSession, error) {
 	}
 	s.emu.RunRuntime(context.Background(), func(_ context.Context, inv lambdaemu.Invocation) ([]byte, error) {
 		for k := range lines {
-			inv.Log(benchLine(inv.RequestID, k))
+			inv.Log(c.line(inv.RequestID, k))
 		}
 		time.Sleep(c.work)
 		return []byte(`"ok"`), nil

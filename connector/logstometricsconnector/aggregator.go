@@ -3,6 +3,8 @@ package logstometricsconnector // import "github.com/lambda-o11y/otelcol-lambda/
 import (
 	"context"
 	"fmt"
+	"slices"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -24,6 +26,22 @@ type aggregator struct {
 	lastCollect pcommon.Timestamp
 	keyBuf      []byte
 	stats       []ruleStats
+
+	// maxStale > 0 expires cumulative series (Config.MaxStale).
+	maxStale time.Duration
+	// expiry counts what max_stale forgot since start; with max_stale on,
+	// emissions carry them under the collector's own resource.
+	expiry expiryCounts
+}
+
+// expiryCounts are cumulative since the connector started.
+type expiryCounts struct {
+	self      pcommon.Resource
+	start     pcommon.Timestamp
+	series    []int64 // per rule
+	resources int64
+	// changed: the counts moved since they were last emitted.
+	changed bool
 }
 
 type resourceState struct {
@@ -40,16 +58,22 @@ type metricState struct {
 // ruleStats counts what a batch could not record, per rule.
 type ruleStats struct {
 	missing, nonNumeric, negative, conditionErrors, overflow int64
-	firstErr                                                 error
+	// expiredSeries is counted by collect.
+	expiredSeries int64
+	firstErr      error
 }
 
-func newAggregator(rules []*rule, version string, now pcommon.Timestamp) *aggregator {
+// newAggregator keeps state for rules; self is the collector's own resource,
+// under which expiry counts travel with the data.
+func newAggregator(rules []*rule, version string, maxStale time.Duration, self pcommon.Resource, now pcommon.Timestamp) *aggregator {
 	return &aggregator{
 		rules:       rules,
 		version:     version,
 		resources:   map[[16]byte]*resourceState{},
 		lastCollect: now,
 		stats:       make([]ruleStats, len(rules)),
+		maxStale:    maxStale,
+		expiry:      expiryCounts{self: self, start: now, series: make([]int64, len(rules))},
 	}
 }
 
@@ -73,7 +97,9 @@ func (a *aggregator) consume(ctx context.Context, ld plog.Logs, now pcommon.Time
 					if rs == nil {
 						rs = a.resourceState(rl)
 					}
-					a.seriesFor(rs, ri, r, res, lr, now).record(r, v, recordTime(lr))
+					s := a.seriesFor(rs, ri, r, res, lr, now)
+					s.record(r, v, recordTime(lr))
+					s.updated = now
 				}
 			}
 		}
@@ -157,13 +183,15 @@ func recordTime(lr plog.LogRecord) pcommon.Timestamp {
 	return lr.ObservedTimestamp()
 }
 
-// collect builds the metrics of every active series as of now, then starts
-// the next delta interval. It returns how many data points are delta: those
-// are lost if the caller cannot deliver them, while cumulative points are
-// sent again, with their totals, next time.
+// collect expires stale series, builds the metrics of every active series
+// as of now, then starts the next delta interval. It returns how many data
+// points are delta: those are lost if the caller cannot deliver them, while
+// cumulative points are sent again, with their totals, next time.
 func (a *aggregator) collect(now pcommon.Timestamp) (pmetric.Metrics, int) {
 	md := pmetric.NewMetrics()
 	deltaPoints := 0
+	// A series last updated before cutoff has been stale for max_stale.
+	cutoff := now - pcommon.Timestamp(a.maxStale)
 	for key, rs := range a.resources {
 		rm := md.ResourceMetrics().AppendEmpty()
 		rs.resource.CopyTo(rm.Resource())
@@ -174,6 +202,13 @@ func (a *aggregator) collect(now pcommon.Timestamp) (pmetric.Metrics, int) {
 		live := false
 		for ri, r := range a.rules {
 			ms := &rs.metrics[ri]
+			if a.maxStale > 0 && !r.delta {
+				if n := ms.expire(cutoff); n > 0 {
+					a.stats[ri].expiredSeries += n
+					a.expiry.series[ri] += n
+					a.expiry.changed = true
+				}
+			}
 			if ms.active() {
 				m := sm.Metrics().AppendEmpty()
 				m.SetName(r.name)
@@ -191,13 +226,59 @@ func (a *aggregator) collect(now pcommon.Timestamp) (pmetric.Metrics, int) {
 		}
 		if !live {
 			delete(a.resources, key)
+			a.expiry.resources++
+			a.expiry.changed = true
 		}
 	}
 	md.ResourceMetrics().RemoveIf(func(rm pmetric.ResourceMetrics) bool {
 		return rm.ScopeMetrics().At(0).Metrics().Len() == 0
 	})
+	// The counts ride along with every emission that carries data, and
+	// with the first one after they moved.
+	if a.maxStale > 0 && (md.ResourceMetrics().Len() > 0 || a.expiry.changed) {
+		a.expiry.appendTo(md, a.rules, a.version, now)
+		a.expiry.changed = false
+	}
 	a.lastCollect = now
 	return md, deltaPoints
+}
+
+// appendTo adds the expiry counts, as cumulative sums under the collector's
+// own resource: a gateway has no lambdatelemetry receiver to carry
+// lambdalifecycle stats, so the connector's output carries them.
+func (e *expiryCounts) appendTo(md pmetric.Metrics, rules []*rule, version string, now pcommon.Timestamp) {
+	rm := md.ResourceMetrics().AppendEmpty()
+	e.self.CopyTo(rm.Resource())
+	sm := rm.ScopeMetrics().AppendEmpty()
+	sm.Scope().SetName(metadata.ScopeName)
+	sm.Scope().SetVersion(version)
+	sum := func(name, description, unit string) pmetric.Sum {
+		m := sm.Metrics().AppendEmpty()
+		m.SetName(name)
+		m.SetDescription(description)
+		m.SetUnit(unit)
+		s := m.SetEmptySum()
+		s.SetIsMonotonic(true)
+		s.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+		return s
+	}
+	point := func(s pmetric.Sum, v int64) pmetric.NumberDataPoint {
+		dp := s.DataPoints().AppendEmpty()
+		dp.SetStartTimestamp(e.start)
+		dp.SetTimestamp(now)
+		dp.SetIntValue(v)
+		return dp
+	}
+	// Only cumulative rules expire; delta ones forget idle series by themselves.
+	if slices.ContainsFunc(rules, func(r *rule) bool { return !r.delta }) {
+		series := sum(expiredSeriesMetric, expiredSeriesDescription, "{series}")
+		for ri, r := range rules {
+			if !r.delta {
+				point(series, e.series[ri]).Attributes().PutStr("metric", r.name)
+			}
+		}
+	}
+	point(sum(expiredResourcesMetric, expiredResourcesDescription, "{resource}"), e.resources)
 }
 
 // active reports whether any series recorded a value since the last
@@ -212,6 +293,23 @@ func (ms *metricState) active() bool {
 		}
 	}
 	return false
+}
+
+// expire forgets the series (overflow included) last updated before cutoff
+// and returns how many.
+func (ms *metricState) expire(cutoff pcommon.Timestamp) int64 {
+	var n int64
+	for key, s := range ms.series {
+		if s.updated < cutoff {
+			delete(ms.series, key)
+			n++
+		}
+	}
+	if ms.overflow != nil && ms.overflow.updated < cutoff {
+		ms.overflow = nil
+		n++
+	}
+	return n
 }
 
 // nextInterval starts a delta interval: series idle for a whole interval are

@@ -171,3 +171,53 @@ func BenchmarkLogsToMetrics(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSeriesMemory measures the heap one active cumulative series
+// holds: benchEnvironments resources (Lambda environments, each its own
+// service.instance.id) send the benchmark batch once; the heap growth after
+// a GC, divided by the series held, is what the connector keeps per series,
+// its share of the resource copy included. It decides how far max_stale
+// must cut state in a gateway.
+func BenchmarkSeriesMemory(b *testing.B) {
+	const benchEnvironments = 500
+	batches := make([]plog.Logs, benchEnvironments)
+	for i := range batches {
+		batches[i] = benchCorpus()
+		batches[i].ResourceLogs().At(0).Resource().Attributes().PutStr("service.instance.id", fmt.Sprintf("env-%05d", i))
+	}
+	for _, bc := range benchCases() {
+		if bc.factory.Type() != NewFactory().Type() || bc.name != "logstometrics" {
+			continue
+		}
+		b.Run(bc.rule, func(b *testing.B) {
+			var perSeries, series float64
+			for b.Loop() {
+				cfg := bc.factory.CreateDefaultConfig()
+				require.NoError(b, confmap.NewFromStringMap(bc.cfg).Unmarshal(cfg))
+				c, err := bc.factory.CreateLogsToMetrics(context.Background(), connectortest.NewNopSettings(bc.factory.Type()), cfg, consumertest.NewNop())
+				require.NoError(b, err)
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				for _, ld := range batches {
+					if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+						b.Fatal(err)
+					}
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				agg := c.(*logsToMetrics).agg
+				n := 0
+				for _, rs := range agg.resources {
+					for _, ms := range rs.metrics {
+						n += len(ms.series)
+					}
+				}
+				series = float64(n)
+				perSeries = float64(after.HeapAlloc-before.HeapAlloc) / series
+			}
+			b.ReportMetric(perSeries, "B/series")
+			b.ReportMetric(series/benchEnvironments, "series/resource")
+		})
+	}
+}

@@ -28,7 +28,12 @@ type Config struct {
 	// CardinalityLimit caps distinct attribute sets per metric and resource
 	// for rules that do not set their own.
 	CardinalityLimit int `mapstructure:"cardinality_limit"`
-	_                struct{}
+	// MaxStale, when above zero, forgets a cumulative series not updated
+	// for this long, and a resource once it has no series left. Off by
+	// default: a Lambda environment is one short-lived resource, while a
+	// gateway hears from environments that come and go.
+	MaxStale time.Duration `mapstructure:"max_stale"`
+	_        struct{}
 }
 
 // Kind is the metric type a rule produces.
@@ -121,6 +126,9 @@ func (c *Config) Validate() error {
 	}
 	if c.FlushInterval < 0 {
 		errs = append(errs, errors.New("flush_interval: must not be negative"))
+	}
+	if c.MaxStale < 0 {
+		errs = append(errs, errors.New("max_stale: must not be negative"))
 	}
 	if c.CardinalityLimit <= 0 {
 		errs = append(errs, errors.New("cardinality_limit: must be positive"))

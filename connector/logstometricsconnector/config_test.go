@@ -69,6 +69,7 @@ func TestLoadConfig(t *testing.T) {
 				ErrorMode:        ottl.PropagateError,
 				FlushInterval:    30 * time.Second,
 				CardinalityLimit: 100,
+				MaxStale:         5 * time.Minute,
 				Rules: []RuleConfig{
 					{
 						Name:        "inference_count",
@@ -122,6 +123,7 @@ func TestInvalidConfig(t *testing.T) {
 		{"fixed_and_field", `rules[0] "x": attributes[0].value: a fixed value excludes field and default_value`},
 		{"reserved_attribute", `rules[0] "x": attributes[0].key: otel.metric.overflow is reserved`},
 		{"bad_error_mode", "unknown error mode loud"},
+		{"negative_max_stale", "max_stale: must not be negative"},
 		{"zero_limit", "cardinality_limit: must be positive"},
 		{"negative_rule_limit", `rules[0] "x": cardinality_limit: must not be negative`},
 	}

@@ -113,12 +113,21 @@ func (c *logsToMetrics) emit(ctx context.Context, _ lambdalifecycle.Mode) error 
 	c.emitMu.Lock()
 	defer c.emitMu.Unlock()
 	c.mu.Lock()
+	resourcesBefore := c.agg.expiry.resources
 	md, deltaPoints := c.agg.collect(pcommon.NewTimestampFromTime(c.now()))
+	c.telemetry.record(ctx, c.agg.stats)
+	if n := c.agg.expiry.resources - resourcesBefore; n > 0 {
+		c.telemetry.expiredResources.Add(ctx, n)
+	}
 	c.mu.Unlock()
 	if md.ResourceMetrics().Len() == 0 {
 		return nil
 	}
 	if err := c.next.ConsumeMetrics(ctx, md); err != nil {
+		// The expiry counts are cumulative: send them again next time.
+		c.mu.Lock()
+		c.agg.expiry.changed = c.agg.maxStale > 0
+		c.mu.Unlock()
 		if deltaPoints > 0 {
 			c.telemetry.dropped.Add(ctx, int64(deltaPoints))
 		}

@@ -487,14 +487,7 @@ func TestEmitFailure(t *testing.T) {
 		{Name: "c", Kind: KindCounter},
 	}
 	refuse := true
-	sink := &consumertest.MetricsSink{}
-	next, err := consumer.NewMetrics(func(ctx context.Context, md pmetric.Metrics) error {
-		if refuse {
-			return errors.New("backend down")
-		}
-		return sink.ConsumeMetrics(ctx, md)
-	})
-	require.NoError(t, err)
+	next, sink := refusing(t, &refuse)
 	c, err := newTestConnectorWithSettings(t, set, cfg, next)
 	require.NoError(t, err)
 	ld := plog.NewLogs()
@@ -511,6 +504,20 @@ func TestEmitFailure(t *testing.T) {
 		values[m.Name()] = m.Sum().DataPoints().At(0).IntValue()
 	}
 	assert.Equal(t, map[string]int64{"d": 1, "c": 2}, values)
+}
+
+// refusing is a next consumer that refuses while *refuse is set and
+// otherwise keeps what it gets in sink.
+func refusing(t *testing.T, refuse *bool) (consumer.Metrics, *consumertest.MetricsSink) {
+	sink := &consumertest.MetricsSink{}
+	next, err := consumer.NewMetrics(func(ctx context.Context, md pmetric.Metrics) error {
+		if *refuse {
+			return errors.New("backend down")
+		}
+		return sink.ConsumeMetrics(ctx, md)
+	})
+	require.NoError(t, err)
+	return next, sink
 }
 
 // Start registers the drain hook at the aggregate stage, Shutdown removes it
@@ -647,4 +654,154 @@ func TestDrainAfterUpstreamBuffer(t *testing.T) {
 	require.Len(t, sink.AllMetrics(), 1)
 	assert.Equal(t, int64(2), sink.AllMetrics()[0].ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Sum().DataPoints().At(0).IntValue())
 	require.NoError(t, c.Shutdown(context.Background()))
+}
+
+// max_stale forgets cumulative series not updated for that long, and a
+// resource once none of its series remain; the counts go to the collector's
+// telemetry and ride along with the data under the collector's resource.
+// A series that comes back starts again, with a new start time.
+func TestMaxStale(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	set := connectortest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	set.Resource.Attributes().PutStr("service.name", "otelcol-gateway")
+
+	cfg := createDefaultConfig().(*Config)
+	cfg.MaxStale = 3 * time.Minute
+	cfg.Rules = []RuleConfig{
+		{Name: "n", Kind: KindCounter, Attributes: []AttributeConfig{{Key: "k"}}},
+		{Name: "d", Kind: KindCounter, Temporality: TemporalityDelta},
+	}
+	clock := &fakeClock{now: time.Unix(1_764_000_000, 0)}
+	t0 := pcommon.NewTimestampFromTime(clock.now)
+	sink := &consumertest.MetricsSink{}
+	c, err := newTestConnectorWithSettings(t, set, cfg, sink, withClock(clock))
+	require.NoError(t, err)
+	consume := func(fn string, keys ...string) {
+		ld := plog.NewLogs()
+		rl := ld.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr("service.name", fn)
+		lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+		for _, k := range keys {
+			lrs.AppendEmpty().Attributes().PutStr("k", k)
+		}
+		require.NoError(t, c.ConsumeLogs(context.Background(), ld))
+	}
+	type point struct {
+		value int64
+		start pcommon.Timestamp
+	}
+	// emit returns fn/k -> point of n, and the expiry counts carried in-band
+	// (nil when the emission had none).
+	emit := func() (map[string]point, map[string]int64) {
+		before := len(sink.AllMetrics())
+		require.NoError(t, c.emit(context.Background(), lambdalifecycle.Background))
+		if len(sink.AllMetrics()) == before {
+			return nil, nil
+		}
+		points, expiry := map[string]point{}, map[string]int64{}
+		for _, rm := range sink.AllMetrics()[before].ResourceMetrics().All() {
+			fn, _ := rm.Resource().Attributes().Get("service.name")
+			for _, m := range rm.ScopeMetrics().At(0).Metrics().All() {
+				for _, dp := range m.Sum().DataPoints().All() {
+					switch m.Name() {
+					case "n":
+						k, _ := dp.Attributes().Get("k")
+						points[fn.Str()+"/"+k.Str()] = point{dp.IntValue(), dp.StartTimestamp()}
+					case expiredSeriesMetric:
+						assert.Equal(t, "otelcol-gateway", fn.Str())
+						assert.Equal(t, map[string]any{"metric": "n"}, dp.Attributes().AsRaw(), "delta rules forget idle series by themselves")
+						expiry["series"] = dp.IntValue()
+					case expiredResourcesMetric:
+						expiry["resources"] = dp.IntValue()
+					}
+				}
+			}
+		}
+		return points, expiry
+	}
+
+	consume("fn-a", "a", "b")
+	consume("fn-b", "a")
+	points, expiry := emit()
+	assert.Equal(t, map[string]point{"fn-a/a": {1, t0}, "fn-a/b": {1, t0}, "fn-b/a": {1, t0}}, points)
+	assert.Equal(t, map[string]int64{"series": 0, "resources": 0}, expiry, "zeros are sent, so the first increase is seen")
+
+	clock.advance(2 * time.Minute)
+	consume("fn-a", "a")
+	points, expiry = emit()
+	assert.Equal(t, map[string]point{"fn-a/a": {2, t0}, "fn-a/b": {1, t0}, "fn-b/a": {1, t0}}, points)
+	assert.Equal(t, map[string]int64{"series": 0, "resources": 0}, expiry)
+
+	clock.advance(2 * time.Minute) // fn-a/b and fn-b/a were last updated 4 minutes ago
+	points, expiry = emit()
+	assert.Equal(t, map[string]point{"fn-a/a": {2, t0}}, points)
+	assert.Equal(t, map[string]int64{"series": 2, "resources": 1}, expiry)
+	assert.Equal(t, int64(2), counterValue(t, tel, expiredSeriesMetric, attribute.String("metric", "n")))
+	assert.Equal(t, int64(1), counterValue(t, tel, expiredResourcesMetric))
+
+	back := clock.advance(time.Minute)
+	consume("fn-a", "b")
+	points, _ = emit()
+	assert.Equal(t, map[string]point{"fn-a/a": {2, t0}, "fn-a/b": {1, back}}, points, "a series that comes back starts again")
+
+	clock.advance(10 * time.Minute)
+	points, expiry = emit()
+	assert.Empty(t, points)
+	assert.Equal(t, map[string]int64{"series": 4, "resources": 2}, expiry, "the emission after an expiry carries the counts alone")
+	assert.Empty(t, c.agg.resources)
+	points, expiry = emit()
+	assert.Nil(t, points, "nothing left and nothing new: no emission")
+	assert.Nil(t, expiry)
+	assert.Equal(t, int64(4), counterValue(t, tel, expiredSeriesMetric, attribute.String("metric", "n")))
+	assert.Equal(t, int64(2), counterValue(t, tel, expiredResourcesMetric))
+}
+
+// Without max_stale, cumulative series live as long as the process, and
+// emissions carry no expiry counts.
+func TestNoMaxStale(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Rules = []RuleConfig{{Name: "n", Kind: KindCounter}}
+	clock := &fakeClock{now: time.Unix(1_764_000_000, 0)}
+	sink := &consumertest.MetricsSink{}
+	c, err := newTestConnector(t, cfg, sink, withClock(clock))
+	require.NoError(t, err)
+	ld := plog.NewLogs()
+	record(ld, nil)
+	require.NoError(t, c.ConsumeLogs(context.Background(), ld))
+	clock.advance(1000 * time.Hour)
+	require.NoError(t, c.emit(context.Background(), lambdalifecycle.Background))
+	require.Len(t, sink.AllMetrics(), 1)
+	md := sink.AllMetrics()[0]
+	require.Equal(t, 1, md.ResourceMetrics().Len())
+	assert.Equal(t, "n", md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Name())
+	assert.Equal(t, 1, md.DataPointCount())
+}
+
+// With only delta rules the in-band counts hold the resources alone, and
+// counts an emission could not deliver go out again with the next one.
+func TestMaxStaleDeltaOnlyAndRefusedEmission(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.MaxStale = time.Minute
+	cfg.Rules = []RuleConfig{{Name: "d", Kind: KindCounter, Temporality: TemporalityDelta}}
+	refuse := false
+	next, sink := refusing(t, &refuse)
+	c, err := newTestConnector(t, cfg, next)
+	require.NoError(t, err)
+	ld := plog.NewLogs()
+	record(ld, nil)
+	require.NoError(t, c.ConsumeLogs(context.Background(), ld))
+	require.NoError(t, c.emit(context.Background(), lambdalifecycle.Background)) // the point goes out
+	refuse = true
+	require.Error(t, c.emit(context.Background(), lambdalifecycle.Background)) // idle: the resource is forgotten, the count refused
+	refuse = false
+	require.NoError(t, c.emit(context.Background(), lambdalifecycle.Background))
+	require.Len(t, sink.AllMetrics(), 2, "the refused counts went out with the next emission")
+	rms := sink.AllMetrics()[1].ResourceMetrics()
+	require.Equal(t, 1, rms.Len())
+	ms := rms.At(0).ScopeMetrics().At(0).Metrics()
+	require.Equal(t, 1, ms.Len(), "no expired_series metric without a cumulative rule")
+	assert.Equal(t, expiredResourcesMetric, ms.At(0).Name())
+	assert.Equal(t, int64(1), ms.At(0).Sum().DataPoints().At(0).IntValue())
 }

@@ -53,6 +53,6 @@ func createLogsToMetrics(_ context.Context, set connector.Settings, cfg componen
 		registry:      lambdalifecycle.Default,
 		flushInterval: c.FlushInterval,
 		now:           time.Now,
-		agg:           newAggregator(rules, set.BuildInfo.Version, pcommon.NewTimestampFromTime(time.Now())),
+		agg:           newAggregator(rules, set.BuildInfo.Version, c.MaxStale, set.Resource, pcommon.NewTimestampFromTime(time.Now())),
 	}, nil
 }

@@ -14,6 +14,8 @@ type series struct {
 	attrs pcommon.Map
 	// start is when the series was created: a cumulative series' start time.
 	start pcommon.Timestamp
+	// updated is when a value was last recorded (max_stale).
+	updated pcommon.Timestamp
 	// count is the number of values recorded; 0 means idle (delta series
 	// after an emission).
 	count uint64

@@ -14,17 +14,30 @@ import (
 // telemetry makes every value the connector could not record visible: no
 // loss is silent.
 type telemetry struct {
-	skipped  metric.Int64Counter
-	overflow metric.Int64Counter
-	dropped  metric.Int64Counter
+	skipped          metric.Int64Counter
+	overflow         metric.Int64Counter
+	dropped          metric.Int64Counter
+	expiredSeries    metric.Int64Counter
+	expiredResources metric.Int64Counter
 	// opts holds, per rule, the attribute sets built once so that recording
 	// a batch's counts does not allocate.
 	opts []ruleOpts
 }
 
 type ruleOpts struct {
-	missing, nonNumeric, negative, conditionError, overflow metric.AddOption
+	missing, nonNumeric, negative, conditionError metric.AddOption
+	// byMetric is the metric attribute alone.
+	byMetric metric.AddOption
 }
+
+// The expiry metrics go to the collector's telemetry and, with max_stale on,
+// into the connector's output (expiryCounts.appendTo).
+const (
+	expiredSeriesMetric         = "otelcol.logstometrics.expired_series"
+	expiredSeriesDescription    = "Cumulative series forgotten after max_stale without an update, by metric."
+	expiredResourcesMetric      = "otelcol.logstometrics.expired_resources"
+	expiredResourcesDescription = "Resources forgotten because none of their series remained (expired after max_stale, or delta and idle for an interval)."
+)
 
 func newTelemetry(set component.TelemetrySettings, rules []*rule) (*telemetry, error) {
 	meter := set.MeterProvider.Meter(metadata.ScopeName)
@@ -37,10 +50,18 @@ func newTelemetry(set component.TelemetrySettings, rules []*rule) (*telemetry, e
 	dropped, err3 := meter.Int64Counter("otelcol.logstometrics.dropped_data_points",
 		metric.WithDescription("Delta data points lost because the next consumer refused them."),
 		metric.WithUnit("{datapoint}"))
-	if err := errors.Join(err1, err2, err3); err != nil {
+	expiredSeries, err4 := meter.Int64Counter(expiredSeriesMetric,
+		metric.WithDescription(expiredSeriesDescription), metric.WithUnit("{series}"))
+	expiredResources, err5 := meter.Int64Counter(expiredResourcesMetric,
+		metric.WithDescription(expiredResourcesDescription), metric.WithUnit("{resource}"))
+	if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
 		return nil, err
 	}
-	t := &telemetry{skipped: skipped, overflow: overflow, dropped: dropped, opts: make([]ruleOpts, len(rules))}
+	t := &telemetry{
+		skipped: skipped, overflow: overflow, dropped: dropped,
+		expiredSeries: expiredSeries, expiredResources: expiredResources,
+		opts: make([]ruleOpts, len(rules)),
+	}
 	for i, r := range rules {
 		name := attribute.String("metric", r.name)
 		reason := func(v string) metric.AddOption {
@@ -51,7 +72,7 @@ func newTelemetry(set component.TelemetrySettings, rules []*rule) (*telemetry, e
 			nonNumeric:     reason("non_numeric"),
 			negative:       reason("negative_value"),
 			conditionError: reason("condition_error"),
-			overflow:       metric.WithAttributeSet(attribute.NewSet(name)),
+			byMetric:       metric.WithAttributeSet(attribute.NewSet(name)),
 		}
 	}
 	return t, nil
@@ -70,7 +91,8 @@ func (t *telemetry) record(ctx context.Context, stats []ruleStats) {
 		add(t.skipped, st.nonNumeric, o.nonNumeric)
 		add(t.skipped, st.negative, o.negative)
 		add(t.skipped, st.conditionErrors, o.conditionError)
-		add(t.overflow, st.overflow, o.overflow)
+		add(t.overflow, st.overflow, o.byMetric)
+		add(t.expiredSeries, st.expiredSeries, o.byMetric)
 		stats[i] = ruleStats{}
 	}
 }
