@@ -255,10 +255,12 @@ func TestLauncherLetsRegularInvocationsGo(t *testing.T) {
 
 // A function that answers at once and logs 1000 lines leaves the extension
 // too little thawed time to keep up without billed time: adaptive then
-// catches up, so before SHUTDOWN the backend holds every invocation but the
-// last few in full (without the catch-up it fell 18 invocations behind, and
-// SHUTDOWN could not send the backlog). The budget is generous so that a slow
-// machine makes no difference to what is checked.
+// catches up once exports lag by more than flush.adaptive.max_lag, so before
+// SHUTDOWN the backend holds every invocation but the last few in full
+// (without the catch-up it fell 20 invocations behind, and SHUTDOWN could not
+// send the backlog). Invocations here follow each other at once, so max_lag
+// is set below one of them; the budget is generous so that a slow machine
+// makes no difference to what is checked.
 func TestLauncherAdaptiveCatchesUp(t *testing.T) {
 	be := startBackend(t)
 	const lines, invocations = 1000, 20
@@ -269,7 +271,8 @@ func TestLauncherAdaptiveCatchesUp(t *testing.T) {
 		return []byte(`"ok"`), nil
 	}
 	args := append(loopback.CollectorArgs(repoFile("collector-config.yaml"), freeAddr(t), freeAddr(t)),
-		"--config=yaml:receivers::lambdatelemetry::flush::export_budget: 10s")
+		"--config=yaml:receivers::lambdatelemetry::flush::export_budget: 10s",
+		"--config=yaml:receivers::lambdatelemetry::flush::adaptive::max_lag: 1ms")
 	r := startLauncher(t, args, []string{"OTELCOL_LAMBDA_OTLP_ENDPOINT=" + be.Endpoint()}, handler)
 	require.NoError(t, r.waitInit(t), r.out.String())
 	results := r.invoke(t, invocations)

@@ -81,7 +81,12 @@ type AdaptiveConfig struct {
 	Warmup int `mapstructure:"warmup"`
 	// IdleGap: a longer gap between two invocations makes it rare again.
 	IdleGap time.Duration `mapstructure:"idle_gap"`
-	_       struct{}
+	// MaxLag: once regular, how far exports may fall behind before an
+	// invocation catches up (waits for them within flush.export_budget):
+	// the age of the oldest invocation not yet translated, beyond the last
+	// one, or of the oldest data held that could be sent now.
+	MaxLag time.Duration `mapstructure:"max_lag"`
+	_      struct{}
 }
 
 // ShutdownConfig bounds the work done on SHUTDOWN within Lambda's deadline.
@@ -148,6 +153,7 @@ func (c *Config) Validate() error {
 		{"flush.export_budget", c.Flush.ExportBudget},
 		{"flush.interval", c.Flush.Interval},
 		{"flush.adaptive.idle_gap", c.Flush.Adaptive.IdleGap},
+		{"flush.adaptive.max_lag", c.Flush.Adaptive.MaxLag},
 		{"shutdown.report_wait", c.Shutdown.ReportWait},
 		{"shutdown.margin", c.Shutdown.Margin},
 	} {

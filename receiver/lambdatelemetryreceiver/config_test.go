@@ -36,7 +36,7 @@ func TestLoadConfig(t *testing.T) {
 			MetricsTemporality: "delta",
 			Flush: FlushConfig{
 				Strategy: StrategyPeriodic, ExportBudget: 20 * time.Millisecond, Interval: 30 * time.Second,
-				Adaptive:         AdaptiveConfig{Warmup: 5, IdleGap: 2 * time.Minute},
+				Adaptive:         AdaptiveConfig{Warmup: 5, IdleGap: 2 * time.Minute, MaxLag: 3 * time.Second},
 				RuntimeDoneGrace: time.Second, MaxWait: 30 * time.Second, MaxPendingRecords: 500,
 			},
 			Shutdown: ShutdownConfig{ReportWait: 100 * time.Millisecond, Margin: 300 * time.Millisecond},

@@ -108,7 +108,7 @@ func createDefaultConfig() component.Config {
 			Strategy:          StrategyAdaptive,
 			ExportBudget:      50 * time.Millisecond,
 			Interval:          10 * time.Second,
-			Adaptive:          AdaptiveConfig{Warmup: 2, IdleGap: time.Minute},
+			Adaptive:          AdaptiveConfig{Warmup: 2, IdleGap: time.Minute, MaxLag: time.Second},
 			RuntimeDoneGrace:  500 * time.Millisecond,
 			MaxWait:           15 * time.Minute,
 			MaxPendingRecords: 10000,

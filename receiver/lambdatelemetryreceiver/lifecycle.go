@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -98,38 +99,47 @@ func (r *lambdaReceiver) next(ctx context.Context) (extensionapi.Event, error) {
 // they caught up.
 const lagPoll = 2 * time.Millisecond
 
-// behind reports whether exports fell behind by more than one invocation,
-// with respect to the next INVOKE: the platform.runtimeDone of the
-// invocation before the last has not been translated yet (its records wait
-// in Lambda's buffer, or in a delivery not yet handled), or data accepted
-// before the last INVOKE is still held downstream and could be sent now
-// (lambdalifecycle backlogs; a failing backend's data does not count). The
-// last invocation's own tail arrives after its freeze, so it does not count.
+// behind reports whether exports fell behind by more than
+// flush.adaptive.max_lag: an invocation other than the last has not been
+// translated for that long (its records wait in Lambda's buffer, or in a
+// delivery not yet handled), or data held downstream that could be sent now
+// (lambdalifecycle backlogs; a failing backend's data does not count) was
+// accepted that long ago. The last invocation's own tail arrives after its
+// freeze, so it does not count.
 func (r *lambdaReceiver) behind() bool {
 	_, late := r.lateInvocation()
 	return late
 }
 
-// lateInvocation reports whether exports are behind (behind), and the
-// invocation before the last when its platform.runtimeDone is what is late.
+// lateInvocation reports whether exports are behind, and the invocation
+// before the last when a translation is what lags: a catch-up waits for it.
 func (r *lambdaReceiver) lateInvocation() (string, bool) {
+	now := r.opts.now()
+	limit := now.Add(-r.cfg.Flush.Adaptive.MaxLag)
 	r.invokesMu.Lock()
-	prev, last := r.lastInvokes[0], r.lastInvokes[1]
-	r.invokesMu.Unlock()
-	if last.id == "" {
-		return "", false
+	// Forget the translated ones, and those whose runtimeDone will not come.
+	r.untranslated = slices.DeleteFunc(r.untranslated, func(m invokeMark) bool {
+		return r.tr.RuntimeDoneSeen(m.id) || now.After(m.deadline.Add(r.cfg.Flush.RuntimeDoneGrace))
+	})
+	var late string
+	if n := len(r.untranslated); n >= 2 && r.untranslated[0].at.Before(limit) {
+		late = r.untranslated[n-2].id
 	}
-	if prev.id != "" && !r.tr.RuntimeDoneSeen(prev.id) {
-		return prev.id, true
+	r.invokesMu.Unlock()
+	if late != "" {
+		return late, true
 	}
 	oldest := r.opts.drains.Oldest()
-	return "", !oldest.IsZero() && oldest.Before(last.at)
+	return "", !oldest.IsZero() && oldest.Before(limit)
 }
 
-// invokeMark is one INVOKE the loop planned: its request id and arrival.
+// maxUntranslated bounds the invocations lateInvocation tracks.
+const maxUntranslated = 64
+
+// invokeMark is one INVOKE the loop planned: its request id, arrival and deadline.
 type invokeMark struct {
-	id string
-	at time.Time
+	id           string
+	at, deadline time.Time
 }
 
 // onInvoke runs the invocation's plan. Non-blocking: return to /next at
@@ -152,8 +162,15 @@ func (r *lambdaReceiver) onInvoke(ctx context.Context, ev extensionapi.Event) {
 	})
 	late, behind := r.lateInvocation()
 	p := r.fc.onInvoke(at, ev.Acknowledged, behind)
+	waitUntil := deadline
+	if ev.DeadlineMs == 0 {
+		waitUntil = at.Add(r.cfg.Flush.MaxWait)
+	}
 	r.invokesMu.Lock()
-	r.lastInvokes = [2]invokeMark{r.lastInvokes[1], {ev.RequestID, at}}
+	r.untranslated = append(r.untranslated, invokeMark{ev.RequestID, at, waitUntil})
+	if len(r.untranslated) > maxUntranslated {
+		r.untranslated = r.untranslated[1:]
+	}
 	r.invokesMu.Unlock()
 	if p.catchUp {
 		// Exports fell behind: while the function runs, let the late

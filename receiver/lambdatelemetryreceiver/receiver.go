@@ -73,9 +73,10 @@ type lambdaReceiver struct {
 	// stopEmitting stops run's timer (concurrent mode) and waits for it.
 	stopEmitting func()
 
-	// The last two INVOKEs, older first (the loop writes, its lag watch reads).
-	invokesMu   sync.Mutex
-	lastInvokes [2]invokeMark
+	// INVOKEs whose platform.runtimeDone was not translated yet, oldest
+	// first (the loop writes, its lag watch reads): lateInvocation.
+	invokesMu    sync.Mutex
+	untranslated []invokeMark
 }
 
 func newReceiver(set receiver.Settings, cfg *Config, o options) (*lambdaReceiver, error) {

@@ -130,13 +130,13 @@ func (t *Translator) StartInvocation(requestID, tracingHeader, functionARN strin
 }
 
 // RuntimeDoneSeen reports whether platform.runtimeDone of requestID has been
-// translated (also for an invocation no longer tracked).
+// translated; false for an invocation not (or no longer) tracked.
 func (t *Translator) RuntimeDoneSeen(requestID string) bool {
 	t.mu.Lock()
 	inv, ok := t.invocations[requestID]
 	t.mu.Unlock()
 	if !ok {
-		return true
+		return false
 	}
 	select {
 	case <-inv.runtimeDone:
