@@ -89,7 +89,7 @@ var (
 // onInvoke records an INVOKE at now and returns the plan for it.
 // acknowledged: a launcher's relay already let the environment go on (it
 // asked nonBlockingUntil beforehand), so the plan does not block. behind:
-// exports fell behind by more than one invocation (lambdaReceiver.behind).
+// exports fell behind by more than flush.adaptive.max_lag (lambdaReceiver.behind).
 func (f *flushControl) onInvoke(now time.Time, acknowledged, behind bool) plan {
 	f.mu.Lock()
 	defer f.mu.Unlock()
