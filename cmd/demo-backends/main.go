@@ -161,7 +161,7 @@ func runSampling(ctx context.Context, be *realbackends.Backends, ext, repo, func
 		{"spans", fullSpans, spans, s.DroppedSpans, "dropped_records"},
 		{"log records", fullRecords, records, s.DroppedRecords, "dropped_records"},
 	} {
-		fmt.Printf("  %-12s %10d %10d %9.0f%% %10.0f %-17s\n", r.name, r.full, r.kept,
+		fmt.Printf("  %-12s %10d %10d %9.0f%% %10.0f %s\n", r.name, r.full, r.kept,
 			100*float64(r.full-r.kept)/float64(r.full), r.counted, r.counterName)
 	}
 	return slow, nil
