@@ -99,9 +99,11 @@ demo: build
 # demo-backends installs and starts Jaeger, VictoriaLogs and VictoriaMetrics on
 # loopback, runs the example function with the extension, and prints the
 # slowest invocation's trace, logs and metrics as the backends stored them.
+# SAMPLING=1 runs it with and without the sampling preset and prints what
+# sampling kept whole and the volume it saved.
 demo-backends: build
 	backends/install.sh
-	go run ./cmd/demo-backends --extension $(CURDIR)/$(BIN)
+	go run ./cmd/demo-backends --extension $(CURDIR)/$(BIN) $(if $(SAMPLING),--sampling)
 
 clean:
 	rm -rf $(BUILD) $(GATEWAY_BUILD) $(DIST)

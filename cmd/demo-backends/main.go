@@ -6,6 +6,13 @@
 // VictoriaLogs (queried by that trace id), the inference_duration_ms and
 // platform metrics from VictoriaMetrics, and the backends' UI addresses. The
 // backends keep running for you to explore; backends/stop.sh stops them.
+//
+// With --sampling (`make demo-backends SAMPLING=1`) it runs a longer plan
+// (more normal invocations) twice, with the shipped config and with the
+// sampling preset at a 10% base rate, and prints which invocations were kept
+// and why, the slowest one's span tree and log lines as the sampled run
+// left them, set against what the unsampled run and Lambda delivered of it,
+// and the volume saved.
 package main
 
 import (
@@ -15,6 +22,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -26,18 +34,19 @@ func main() {
 	ext := flag.String("extension", "", "the extension binary (make build)")
 	repo := flag.String("repo", ".", "repository root")
 	verbose := flag.Bool("v", false, "also print the extension's and backends' output")
+	sampling := flag.Bool("sampling", false, "compare a run with the sampling preset to one without")
 	flag.Parse()
 	if *ext == "" {
 		fmt.Fprintln(os.Stderr, "usage: demo-backends --extension dist/amd64/otelcol-lambda")
 		os.Exit(2)
 	}
-	if err := run(*ext, *repo, *verbose); err != nil {
+	if err := run(*ext, *repo, *verbose, *sampling); err != nil {
 		fmt.Fprintln(os.Stderr, "demo-backends:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ext, repo string, verbose bool) error {
+func run(ext, repo string, verbose, sampling bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	var out io.Writer = io.Discard
@@ -58,26 +67,12 @@ func run(ext, repo string, verbose bool) error {
 	if err != nil {
 		return err
 	}
-	res, err := realbackends.Run(ctx, be, ext, filepath.Join(repo, "collector-config.yaml"), function, out)
-	if err != nil {
-		return err
-	}
-	if err := be.Flush(ctx); err != nil {
-		return err
-	}
-	fmt.Println("Invocations:")
-	for _, inv := range res.Invocations {
-		fmt.Printf("  %-10s %-8s %7.0f ms  trace %s  request %s\n", inv.Name, inv.Status, float64(inv.Took.Microseconds())/1e3, inv.TraceID, inv.RequestID)
-	}
-	slow := realbackends.Slowest(res.Invocations)
-	fmt.Printf("\nSlowest invocation (not counting the timeout): %s, trace id %s\n", slow.Name, slow.TraceID)
-	if err := printTrace(ctx, be, slow.TraceID); err != nil {
-		return err
-	}
-	if err := printLogs(ctx, be, slow.TraceID); err != nil {
-		return err
-	}
-	if err := printMetrics(ctx, be, len(res.Invocations)); err != nil {
+	var slow realbackends.Invocation
+	if sampling {
+		if slow, err = runSampling(ctx, be, ext, repo, function, out); err != nil {
+			return err
+		}
+	} else if slow, err = runDefault(ctx, be, ext, repo, function, out); err != nil {
 		return err
 	}
 	fmt.Printf(`
@@ -87,6 +82,89 @@ UIs (loopback only; the backends keep running, stop them with BACKENDS_STATE=%s 
   VictoriaMetrics    %s/vmui/
 `, state, be.JaegerQuery, slow.TraceID, be.VictoriaLogs, be.VictoriaMetrics)
 	return nil
+}
+
+// runDefault runs the plan once with the shipped config and prints the
+// invocations, the slowest one's trace and logs, and the metrics.
+func runDefault(ctx context.Context, be *realbackends.Backends, ext, repo, function string, out io.Writer) (realbackends.Invocation, error) {
+	res, err := realbackends.Run(ctx, be, ext, filepath.Join(repo, "collector-config.yaml"), nil, function, realbackends.Plan, out)
+	if err != nil {
+		return realbackends.Invocation{}, err
+	}
+	if err := be.Flush(ctx); err != nil {
+		return realbackends.Invocation{}, err
+	}
+	fmt.Println("Invocations:")
+	for _, inv := range res.Invocations {
+		fmt.Printf("  %-10s %-8s %7.0f ms  trace %s  request %s\n", inv.Name, inv.Status, float64(inv.Took.Microseconds())/1e3, inv.TraceID, inv.RequestID)
+	}
+	slow := realbackends.Slowest(res.Invocations)
+	fmt.Printf("\nSlowest invocation (not counting the timeout): %s, trace id %s\n", slow.Name, slow.TraceID)
+	if err := printTrace(ctx, be, slow.TraceID); err != nil {
+		return slow, err
+	}
+	if err := printLogs(ctx, be, slow.TraceID); err != nil {
+		return slow, err
+	}
+	return slow, printMetrics(ctx, be, len(res.Invocations))
+}
+
+// samplingSeed fixes the sampled run's trace ids, hence which normal
+// invocations the base rate keeps.
+const samplingSeed = 12
+
+// runSampling runs the sampling plan without and with the sampling preset
+// and prints what was kept, the slowest invocation against what was
+// produced of it, and the volume saved.
+func runSampling(ctx context.Context, be *realbackends.Backends, ext, repo, function string, out io.Writer) (realbackends.Invocation, error) {
+	s, err := realbackends.RunSampling(ctx, be, ext, repo, function, realbackends.SamplingPlan(24, samplingSeed), out)
+	if err != nil {
+		return realbackends.Invocation{}, err
+	}
+	fmt.Printf("Invocations with the sampling preset (%s):\n", strings.Join(realbackends.SamplingEnv, " "))
+	for i, inv := range s.Sampled.Invocations {
+		d, verdict := s.SampledAt[i], "dropped"
+		switch {
+		case s.Whole(i):
+			verdict = "kept whole (" + d.Reason + ")"
+		case !s.Dropped(i):
+			verdict = "IN PART"
+		}
+		fmt.Printf("  %2d %-10s %-8s %7.0f ms  trace %s  %2d spans %2d log records  %s\n", i+1, inv.Name, inv.Status,
+			float64(inv.Took.Microseconds())/1e3, inv.TraceID, d.Spans, d.Records, verdict)
+	}
+	slow := realbackends.Slowest(s.Sampled.Invocations)
+	i := slices.IndexFunc(s.Sampled.Invocations, func(inv realbackends.Invocation) bool { return inv.RequestID == slow.RequestID })
+	fmt.Printf("\nSlowest invocation (not counting the timeout): %s (#%d), trace id %s\n", slow.Name, i+1, slow.TraceID)
+	if err := printTrace(ctx, be, slow.TraceID); err != nil {
+		return slow, err
+	}
+	if err := printLogs(ctx, be, slow.TraceID); err != nil {
+		return slow, err
+	}
+	got, want := s.SampledAt[i], s.FullAt[i]
+	fmt.Printf("\nWhole: %d spans in Jaeger (the same invocation unsampled: %d), %d log records in VictoriaLogs (unsampled: %d), of which %d function lines (Lambda delivered %d): %v\n",
+		got.Spans, want.Spans, got.Records, want.Records, got.Lines, s.Sampled.FunctionLines[slow.RequestID], s.Whole(i))
+
+	fullSpans, fullRecords := realbackends.Totals(s.FullAt)
+	spans, records := realbackends.Totals(s.SampledAt)
+	n := len(s.Sampled.Invocations)
+	fmt.Printf("\nVolume at the backends, %d invocations:\n", n)
+	fmt.Printf("  %-12s %10s %10s %10s %28s\n", "", "unsampled", "sampled", "saved", "dropped (in-band counter)")
+	for _, r := range []struct {
+		name        string
+		full, kept  int
+		counted     float64
+		counterName string
+	}{
+		{"invocations", n, int(s.KeptInvocations), s.DroppedInvocations, "invocations"},
+		{"spans", fullSpans, spans, s.DroppedSpans, "dropped_records"},
+		{"log records", fullRecords, records, s.DroppedRecords, "dropped_records"},
+	} {
+		fmt.Printf("  %-12s %10d %10d %9.0f%% %10.0f %s\n", r.name, r.full, r.kept,
+			100*float64(r.full-r.kept)/float64(r.full), r.counted, r.counterName)
+	}
+	return slow, nil
 }
 
 func printTrace(ctx context.Context, be *realbackends.Backends, traceID string) error {

@@ -24,21 +24,9 @@ func repoRoot() string {
 // emulator, exporting to Jaeger, VictoriaLogs and VictoriaMetrics; then every
 // invocation is found again in all three, correlated by its trace id.
 func TestRealBackends(t *testing.T) {
-	bin := os.Getenv("OTELCOL_LAMBDA_BIN")
-	if bin == "" || os.Getenv("OTELCOL_LAMBDA_BACKENDS") == "" {
-		t.Skip("needs OTELCOL_LAMBDA_BIN and the backends installed (OTELCOL_LAMBDA_BACKENDS=1): run `make test`, which builds both")
-	}
+	ctx, be, bin, function, out := setup(t)
 	repo := repoRoot()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	var out lambdaemutest.Output
-	be, err := Start(ctx, repo, t.TempDir(), &out)
-	require.NoError(t, err, out.String())
-	t.Cleanup(func() { assert.NoError(t, be.Stop()) })
-	function, err := BuildFunction(ctx, repo, t.TempDir())
-	require.NoError(t, err)
-
-	res, err := Run(ctx, be, bin, filepath.Join(repo, "collector-config.yaml"), function, &out)
+	res, err := Run(ctx, be, bin, filepath.Join(repo, "collector-config.yaml"), nil, function, Plan, out)
 	require.NoError(t, err, out.String())
 	require.NoError(t, be.Flush(ctx))
 
@@ -91,6 +79,7 @@ func TestRealBackends(t *testing.T) {
 		lines, err := be.Logs(ctx, `faas.invocation_id:="`+inv.RequestID+`" aws.lambda.telemetry.type:="function"`)
 		require.NoError(t, err)
 		require.NotEmpty(t, lines, "%s: function log lines in VictoriaLogs", inv.Name)
+		assert.Len(t, lines, res.FunctionLines[inv.RequestID], "%s: function log lines in VictoriaLogs vs lines Lambda delivered", inv.Name)
 		for _, l := range lines {
 			assert.Equal(t, inv.TraceID, l["trace_id"], "%s: line %v", inv.Name, l["_msg"])
 		}
@@ -106,7 +95,11 @@ func TestRealBackends(t *testing.T) {
 	// Nothing the function wrote is missing.
 	all, err := be.Logs(ctx, `aws.lambda.telemetry.type:="function"`)
 	require.NoError(t, err)
-	assert.Equal(t, res.FunctionLines, len(all), "function log lines in VictoriaLogs vs lines Lambda delivered")
+	delivered := 0
+	for _, n := range res.FunctionLines {
+		delivered += n
+	}
+	assert.Equal(t, delivered, len(all), "function log lines in VictoriaLogs vs lines Lambda delivered")
 
 	// Metrics: the histogram derived from the logs counts the successful
 	// inferences; the platform metrics show the cold start, error and timeout.
@@ -125,6 +118,75 @@ func TestRealBackends(t *testing.T) {
 			return err == nil && found && got == want
 		}, 30*time.Second, 500*time.Millisecond, "%s: want %v, got %v (found %v, err %v)", query, want, got, found, err)
 	}
+	assert.NotContains(t, strings.ToLower(out.String()), "panic")
+}
+
+// setup skips unless the extension binary and the backends are there, then
+// starts the backends (stopped at cleanup) and builds the example function.
+func setup(t *testing.T) (ctx context.Context, be *Backends, bin, function string, out *lambdaemutest.Output) {
+	bin = os.Getenv("OTELCOL_LAMBDA_BIN")
+	if bin == "" || os.Getenv("OTELCOL_LAMBDA_BACKENDS") == "" {
+		t.Skip("needs OTELCOL_LAMBDA_BIN and the backends installed (OTELCOL_LAMBDA_BACKENDS=1): run `make test`, which builds both")
+	}
+	repo := repoRoot()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(cancel)
+	out = new(lambdaemutest.Output)
+	be, err := Start(ctx, repo, t.TempDir(), out)
+	require.NoError(t, err, out.String())
+	t.Cleanup(func() { assert.NoError(t, be.Stop()) })
+	function, err = BuildFunction(ctx, repo, t.TempDir())
+	require.NoError(t, err)
+	return ctx, be, bin, function, out
+}
+
+// TestRealBackendsSampling runs the sampling plan with the shipped config
+// and with the sampling preset (10% base rate, seeded trace ids). Sampled,
+// the cold, slow, failed and timed-out invocations and the slowest one are
+// in Jaeger and VictoriaLogs whole (as many spans and records as unsampled,
+// every line Lambda delivered), no invocation is there in part, some normal
+// ones are not there at all, and what is missing is what the in-band
+// counters say was dropped.
+func TestRealBackendsSampling(t *testing.T) {
+	ctx, be, bin, function, out := setup(t)
+	s, err := RunSampling(ctx, be, bin, repoRoot(), function, SamplingPlan(24, 12), out)
+	require.NoError(t, err, out.String())
+
+	slowest := Slowest(s.Sampled.Invocations)
+	kept, dropped := 0, 0
+	for i, inv := range s.Sampled.Invocations {
+		full := s.Full.Invocations[i]
+		require.Equal(t, full.Status, inv.Status, "#%d %s: both runs end alike", i+1, inv.Name)
+		require.Positive(t, s.FullAt[i].Spans, "#%d %s: unsampled spans", i+1, inv.Name)
+		require.Equal(t, s.Full.FunctionLines[full.RequestID], s.FullAt[i].Lines, "#%d %s: unsampled lines", i+1, inv.Name)
+		assert.True(t, s.Whole(i) || s.Dropped(i), "#%d %s arrived in part: %+v of %+v", i+1, inv.Name, s.SampledAt[i], s.FullAt[i])
+		reason := map[string]string{"cold start": "cold_start", "slow": "slow", "failing": "error", "timeout": "timeout"}[inv.Name]
+		switch {
+		case reason != "":
+			assert.True(t, s.Whole(i), "#%d %s must be kept whole: %+v of %+v", i+1, inv.Name, s.SampledAt[i], s.FullAt[i])
+			assert.Equal(t, reason, s.SampledAt[i].Reason, "#%d %s", i+1, inv.Name)
+		case s.Dropped(i):
+			dropped++
+		default:
+			kept++
+			// A normal invocation slower than the threshold on a loaded
+			// machine is kept as slow.
+			assert.Contains(t, []string{"base_rate", "slow"}, s.SampledAt[i].Reason, "#%d %s", i+1, inv.Name)
+		}
+		if inv.RequestID == slowest.RequestID {
+			assert.True(t, s.Whole(i), "the slowest invocation (#%d %s) must be kept whole", i+1, inv.Name)
+		}
+	}
+	assert.Positive(t, dropped, "some normal invocations are dropped")
+	t.Logf("normal invocations: %d kept, %d dropped", kept, dropped)
+
+	assert.Equal(t, float64(dropped), s.DroppedInvocations)
+	assert.Equal(t, float64(len(s.Sampled.Invocations)-dropped), s.KeptInvocations)
+	fullSpans, fullRecords := Totals(s.FullAt)
+	spans, records := Totals(s.SampledAt)
+	assert.Equal(t, float64(fullSpans-spans), s.DroppedSpans, "spans missing from Jaeger vs counted as dropped")
+	assert.Equal(t, float64(fullRecords-records), s.DroppedRecords, "log records missing from VictoriaLogs vs counted as dropped")
+	t.Logf("spans %d -> %d, log records %d -> %d", fullSpans, spans, fullRecords, records)
 	assert.NotContains(t, strings.ToLower(out.String()), "panic")
 }
 

@@ -2,6 +2,7 @@ package realbackends
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -25,15 +26,19 @@ type Invocation struct {
 	Took      time.Duration
 }
 
+// Step is one invocation to make: its payload and, when set, the caller's
+// X-Ray header (else the emulator makes one up).
+type Step struct{ Name, Payload, TraceHeader string }
+
 // Plan reproduces the three p99 causes: a cold start, a payload that makes
 // inference slow, an error, and a timeout.
-var Plan = []struct{ Name, Payload string }{
-	{"cold start", `{"text":"The acting was outstanding and the ending made me smile."}`},
-	{"normal", `{"text":"A dull, lifeless film. I want my money back."}`},
-	{"slow", `{"text":"The plot is boring and the acting is mediocre. Avoid it.","repeat":200000}`},
-	{"failing", `{"text":""}`},
-	{"normal", `{"text":"Great value, works perfectly, would buy again."}`},
-	{"timeout", `{"text":"Waiting on a hung dependency.","dependency_ms":10000}`},
+var Plan = []Step{
+	{Name: "cold start", Payload: `{"text":"The acting was outstanding and the ending made me smile."}`},
+	{Name: "normal", Payload: `{"text":"A dull, lifeless film. I want my money back."}`},
+	{Name: "slow", Payload: `{"text":"The plot is boring and the acting is mediocre. Avoid it.","repeat":200000}`},
+	{Name: "failing", Payload: `{"text":""}`},
+	{Name: "normal", Payload: `{"text":"Great value, works perfectly, would buy again."}`},
+	{Name: "timeout", Payload: `{"text":"Waiting on a hung dependency.","dependency_ms":10000}`},
 }
 
 // FunctionTimeout is the example function's timeout in the run: well above the
@@ -53,21 +58,33 @@ func BuildFunction(ctx context.Context, repo, dir string) (string, error) {
 }
 
 // Result is what a run did: its invocations and how many function log
-// records Lambda (the emulator) emitted in all.
+// records Lambda (the emulator) emitted for each, by request id.
 type Result struct {
 	Invocations   []Invocation
-	FunctionLines int
+	FunctionLines map[string]int
 }
 
-// Run starts an execution environment with the extension and the function,
-// invokes the plan and shuts down. The extension's output goes to out.
-func Run(ctx context.Context, b *Backends, extension, config, function string, out io.Writer) (Result, error) {
-	invs, emu, err := run(ctx, b, extension, config, function, out)
-	res := Result{Invocations: invs}
+// Run starts an execution environment with the extension (config, and env
+// besides the backend's endpoint) and the function, invokes plan and shuts
+// down. The extension's output goes to out.
+func Run(ctx context.Context, b *Backends, extension, config string, env []string, function string, plan []Step, out io.Writer) (Result, error) {
+	invs, emu, err := run(ctx, b, extension, config, env, function, plan, out)
+	res := Result{Invocations: invs, FunctionLines: map[string]int{}}
 	if emu != nil {
+		// Invocations run one at a time: a function line belongs to the
+		// invocation whose platform.start came last before it.
+		var current string
 		for _, rec := range emu.Records() {
-			if rec.Type == "function" {
-				res.FunctionLines++
+			switch rec.Type {
+			case "platform.start":
+				var r struct {
+					RequestID string `json:"requestId"`
+				}
+				if json.Unmarshal(rec.Record, &r) == nil {
+					current = r.RequestID
+				}
+			case "function":
+				res.FunctionLines[current]++
 			}
 		}
 		_ = emu.Close()
@@ -75,7 +92,7 @@ func Run(ctx context.Context, b *Backends, extension, config, function string, o
 	return res, err
 }
 
-func run(ctx context.Context, b *Backends, extension, config, function string, out io.Writer) ([]Invocation, *lambdaemu.Emulator, error) {
+func run(ctx context.Context, b *Backends, extension, config string, env []string, function string, plan []Step, out io.Writer) ([]Invocation, *lambdaemu.Emulator, error) {
 	emu, err := lambdaemu.Start(lambdaemu.Config{FunctionName: "sentiment", MemoryMB: 512, Timeout: FunctionTimeout})
 	if err != nil {
 		return nil, nil, err
@@ -90,7 +107,7 @@ func run(ctx context.Context, b *Backends, extension, config, function string, o
 	}
 	ext, err := emu.StartExtension(extension, lambdaemu.ProcessOptions{
 		Args:   b.CollectorArgs(config, otlpHTTP, otlpGRPC),
-		Env:    []string{"OTELCOL_LAMBDA_OTLP_ENDPOINT=" + b.JaegerOTLP},
+		Env:    append([]string{"OTELCOL_LAMBDA_OTLP_ENDPOINT=" + b.JaegerOTLP}, env...),
 		Output: out, Freeze: true,
 	})
 	if err != nil {
@@ -103,9 +120,9 @@ func run(ctx context.Context, b *Backends, extension, config, function string, o
 		return nil, emu, err
 	}
 	var invs []Invocation
-	for _, p := range Plan {
+	for _, p := range plan {
 		start := time.Now()
-		res, err := emu.Invoke(ctx, lambdaemu.InvokeRequest{Payload: []byte(p.Payload)})
+		res, err := emu.Invoke(ctx, lambdaemu.InvokeRequest{Payload: []byte(p.Payload), TraceHeader: p.TraceHeader})
 		if err != nil {
 			return invs, emu, fmt.Errorf("%s invocation: %w", p.Name, err)
 		}
