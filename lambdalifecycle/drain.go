@@ -39,6 +39,11 @@ const (
 	// Final: the environment ends after this call. As Blocking within ctx;
 	// what is still held when it returns is counted as lost.
 	Final
+	// CatchUp: exports fell behind and are waited for while an invocation
+	// runs. As Blocking for what can leave now, but buffers keep what
+	// belongs to invocations that have not ended (a sampler's undecided
+	// data): they are not done, and memory outlives a freeze.
+	CatchUp
 )
 
 func (m Mode) String() string {
@@ -49,6 +54,8 @@ func (m Mode) String() string {
 		return "background"
 	case Final:
 		return "final"
+	case CatchUp:
+		return "catch-up"
 	}
 	return fmt.Sprintf("Mode(%d)", int(m))
 }

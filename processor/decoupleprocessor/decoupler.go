@@ -257,7 +257,7 @@ func (d *decoupler) drain(ctx context.Context, mode lambdalifecycle.Mode) error 
 			s.wakeUp()
 		}
 		return nil
-	case lambdalifecycle.Blocking:
+	case lambdalifecycle.Blocking, lambdalifecycle.CatchUp:
 		d.waitDelivered(ctx)
 		return nil
 	case lambdalifecycle.Final:

@@ -28,7 +28,11 @@ type Config struct {
 	// remembered, so that late records follow their decision.
 	DecisionCacheSize int `mapstructure:"decision_cache_size"`
 	// OrphanAfter: undecided data that no invocation has claimed once this
-	// many later invocations were decided is kept (reason undecided).
+	// many later invocations were decided is kept (reason undecided). The
+	// decisions counted include those of older invocations whose records
+	// came late: the receiver's adaptive strategy lets exports lag by up to
+	// a second (flush.adaptive.max_lag), tens of invocations of a busy
+	// function, so the default leaves room for that.
 	OrphanAfter int `mapstructure:"orphan_after_invocations"`
 }
 
@@ -50,7 +54,7 @@ func createDefaultConfig() *Config {
 		SamplingPercentage: 10,
 		MaxPendingBytes:    8 << 20,
 		DecisionCacheSize:  4096,
-		OrphanAfter:        2,
+		OrphanAfter:        32,
 	}
 }
 

@@ -429,10 +429,10 @@ func (s *sampler) countDropped(signal, reason string, n int) {
 // drain is the lifecycle hook. Blocking and Final flushes come once the
 // invocation's end was handled (or waited for in vain): what is still
 // undecided then is kept, never held through a freeze that may be the
-// last. Background flushes run while the function may still be writing,
-// so they leave pending data to its decision.
+// last. Background and catch-up flushes run while the function may still be
+// writing, so they leave pending data to its decision.
 func (s *sampler) drain(ctx context.Context, mode lambdalifecycle.Mode) error {
-	if mode == lambdalifecycle.Background {
+	if mode == lambdalifecycle.Background || mode == lambdalifecycle.CatchUp {
 		return nil
 	}
 	return s.flush(ctx)

@@ -34,6 +34,7 @@ func scenarioConfig() *Config {
 	cfg := createDefaultConfig()
 	cfg.Slow = SlowConfig{Threshold: time.Second}
 	cfg.HonorUpstreamSampled = true
+	cfg.OrphanAfter = 2 // the scenario has a handful of invocations
 	return cfg
 }
 
@@ -183,8 +184,9 @@ func TestSlowPercentile(t *testing.T) {
 	assert.Equal(t, map[string]string{"inv-25": reasonSlow}, a.reasons)
 }
 
-// Undecided data is held through a background flush, kept whole by a
-// blocking or final one; what comes later follows.
+// Undecided data is held through a background or catch-up flush (the
+// invocation is still running), kept whole by a blocking or final one; what
+// comes later follows.
 func TestDrainReleasesPending(t *testing.T) {
 	for _, mode := range []lambdalifecycle.Mode{lambdalifecycle.Blocking, lambdalifecycle.Final} {
 		t.Run(mode.String(), func(t *testing.T) {
@@ -192,7 +194,8 @@ func TestDrainReleasesPending(t *testing.T) {
 			h.consumeLogs(functionLogs(2, invDropped))
 			h.consumeTraces(functionSpans(invDropped))
 			require.NoError(t, h.registry.Drain(context.Background(), lambdalifecycle.Background))
-			assert.Zero(t, h.spans.SpanCount()+h.records.LogRecordCount(), "held through a background flush")
+			require.NoError(t, h.registry.Drain(context.Background(), lambdalifecycle.CatchUp))
+			assert.Zero(t, h.spans.SpanCount()+h.records.LogRecordCount(), "held through background and catch-up flushes")
 			assert.Equal(t, float64(1), h.stat("pending.groups", nil))
 			require.NoError(t, h.registry.Drain(context.Background(), mode))
 			h.consumeTraces(serverSpans(invDropped))

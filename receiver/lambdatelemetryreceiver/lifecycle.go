@@ -183,7 +183,7 @@ func (r *lambdaReceiver) onInvoke(ctx context.Context, ev extensionapi.Event) {
 		if late != "" {
 			r.tr.WaitRuntimeDone(bctx, late)
 		}
-		r.flush(bctx, lambdalifecycle.Blocking, 0)
+		r.flush(bctx, lambdalifecycle.CatchUp, 0)
 		return
 	}
 	if !p.blocking {
