@@ -75,18 +75,7 @@ func TestThroughOTLPHTTPExporter(t *testing.T) {
 	srv := httptest.NewServer(be)
 	defer srv.Close()
 
-	ef := otlphttpexporter.NewFactory()
-	ecfg := ef.CreateDefaultConfig().(*otlphttpexporter.Config)
-	ecfg.ClientConfig.Endpoint = srv.URL
-	ecfg.ClientConfig.Compression = ""
-	ecfg.RetryConfig.Enabled = false
-	ecfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
-	exp, err := ef.CreateLogs(context.Background(), exporter.Settings{
-		ID: component.NewID(ef.Type()), TelemetrySettings: componenttest.NewNopTelemetrySettings(), BuildInfo: component.NewDefaultBuildInfo(),
-	}, ecfg)
-	require.NoError(t, err)
-	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
-	defer func() { require.NoError(t, exp.Shutdown(context.Background())) }()
+	exp := startOTLPHTTPExporter(t, srv.URL, func(c *otlphttpexporter.Config) { c.ClientConfig.Compression = "" })
 
 	registry := &lambdalifecycle.Registry{}
 	f := newFactory(registry)
@@ -137,23 +126,34 @@ func BenchmarkExportCompression(b *testing.B) {
 	ld := benchLogs()
 	for _, level := range []configcompression.Level{configcompression.DefaultCompressionLevel, 1} {
 		b.Run("level="+strconv.Itoa(int(level)), func(b *testing.B) {
-			ef := otlphttpexporter.NewFactory()
-			ecfg := ef.CreateDefaultConfig().(*otlphttpexporter.Config)
-			ecfg.ClientConfig.Endpoint = srv.URL
-			ecfg.ClientConfig.Compression = configcompression.TypeGzip
-			ecfg.ClientConfig.CompressionParams.Level = level
-			ecfg.RetryConfig.Enabled = false
-			ecfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
-			exp, err := ef.CreateLogs(context.Background(), exporter.Settings{
-				ID: component.NewID(ef.Type()), TelemetrySettings: componenttest.NewNopTelemetrySettings(), BuildInfo: component.NewDefaultBuildInfo(),
-			}, ecfg)
-			require.NoError(b, err)
-			require.NoError(b, exp.Start(context.Background(), componenttest.NewNopHost()))
-			defer func() { require.NoError(b, exp.Shutdown(context.Background())) }()
+			exp := startOTLPHTTPExporter(b, srv.URL, func(c *otlphttpexporter.Config) {
+				c.ClientConfig.Compression = configcompression.TypeGzip
+				c.ClientConfig.CompressionParams.Level = level
+			})
 			for b.Loop() {
 				require.NoError(b, exp.ConsumeLogs(context.Background(), ld))
 			}
 			b.ReportMetric(float64(sent.Load()), "sent-bytes/op")
 		})
 	}
+}
+
+// startOTLPHTTPExporter starts the stock otlphttp logs exporter towards url,
+// synchronous (no queue, no retry: decouple is both), as configure adjusts it;
+// it is shut down with tb.
+func startOTLPHTTPExporter(tb testing.TB, url string, configure func(*otlphttpexporter.Config)) exporter.Logs {
+	tb.Helper()
+	ef := otlphttpexporter.NewFactory()
+	ecfg := ef.CreateDefaultConfig().(*otlphttpexporter.Config)
+	ecfg.ClientConfig.Endpoint = url
+	ecfg.RetryConfig.Enabled = false
+	ecfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	configure(ecfg)
+	exp, err := ef.CreateLogs(context.Background(), exporter.Settings{
+		ID: component.NewID(ef.Type()), TelemetrySettings: componenttest.NewNopTelemetrySettings(), BuildInfo: component.NewDefaultBuildInfo(),
+	}, ecfg)
+	require.NoError(tb, err)
+	require.NoError(tb, exp.Start(context.Background(), componenttest.NewNopHost()))
+	tb.Cleanup(func() { require.NoError(tb, exp.Shutdown(context.Background())) })
+	return exp
 }

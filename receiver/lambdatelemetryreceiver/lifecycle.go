@@ -73,22 +73,15 @@ func (r *lambdaReceiver) next(ctx context.Context) (extensionapi.Event, error) {
 	wctx, stop := context.WithCancel(ctx)
 	var watching sync.WaitGroup
 	watching.Go(func() {
-		tick := time.NewTicker(lagPoll)
-		defer tick.Stop()
-		for {
-			select {
-			case <-wctx.Done():
-				return
-			case <-tick.C:
-			}
+		every(wctx, lagPoll, func() bool {
 			if r.behind() {
-				continue
+				return false
 			}
 			if err := r.client.Hint(r.fc.nonBlockingUntil(false)); err != nil {
 				r.logger.Debug("Could not update the event relay's hint", zap.Error(err))
 			}
-			return
-		}
+			return true
+		})
 	})
 	defer watching.Wait()
 	defer stop()
@@ -241,15 +234,25 @@ func (r *lambdaReceiver) waitRuntimeDone(ctx context.Context, requestID string, 
 // mode): with no INVOKE and no freeze, nothing else marks time. A delivery
 // that finds the interval passed emits too (emitDue counts both).
 func (r *lambdaReceiver) emitEvery(ctx context.Context) {
-	tick := time.NewTicker(r.cfg.Flush.Interval)
+	every(ctx, r.cfg.Flush.Interval, func() bool {
+		if r.fc.emitDue(r.opts.now()) {
+			r.flush(context.WithoutCancel(ctx), lambdalifecycle.Background, localBudget)
+		}
+		return false
+	})
+}
+
+// every calls fn every d until ctx ends or fn reports it is done.
+func every(ctx context.Context, d time.Duration, fn func() (done bool)) {
+	tick := time.NewTicker(d)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			if r.fc.emitDue(r.opts.now()) {
-				r.flush(context.WithoutCancel(ctx), lambdalifecycle.Background, localBudget)
+			if fn() {
+				return
 			}
 		}
 	}
