@@ -24,12 +24,22 @@ import (
 // asserted is counts, not latency causes).
 var gatewayPlan = []Step{Plan[0], Plan[1], Plan[3], Plan[4]}
 
-// produced is what the functions wrote, per function: inference_success
-// lines and the sum of their duration_ms, function lines, and of those the
-// JSON ones with an event field.
+// produced is what the environments of one function did: invocations,
+// inference_success lines and the sum of their duration_ms, function lines,
+// and of those the JSON ones with an event field.
 type produced struct {
-	successes, lines, eventLines int
-	durationSum                  float64
+	invocations, successes, lines, eventLines int
+	durationSum                               float64
+}
+
+// metrics is what VictoriaMetrics must hold of p, by metric name: the seed
+// rule's histogram and the platform's invocation count.
+func (p *produced) metrics() map[string]float64 {
+	return map[string]float64{
+		"inference_duration_ms_count": float64(p.successes),
+		"inference_duration_ms_sum":   p.durationSum,
+		"faas.invocations":            float64(p.invocations),
+	}
 }
 
 // TestGatewayScaleOutRealBackends runs the whole path on loopback: three
@@ -39,12 +49,13 @@ type produced struct {
 // service.name, queue on) → two replicas (config.yaml) → VictoriaMetrics,
 // VictoriaLogs and Jaeger. Each replica's metrics carry its number and
 // incarnation as labels (VictoriaMetrics' extra_label). Per function, the
-// inference_duration_ms histogram's count and sum in VictoriaMetrics equal
-// what the functions logged, every series of a function has one writer,
-// and VictoriaLogs holds every function line, parsed. Then the replica
-// serving the first function stops, one more environment per function runs
+// inference_duration_ms histogram's count and sum and faas.invocations in
+// VictoriaMetrics equal what the functions did, every series of a function
+// has one writer, and VictoriaLogs holds every function line, parsed. Then
+// the replica serving fn-a stops, one more environment per function runs
 // (the front tier queues that replica's share), the replica starts again on
-// the same address as a new incarnation, and the totals are still exact.
+// the same address as a new incarnation, one more runs, and all of it is
+// still exact, each function still on its replica.
 func TestGatewayScaleOutRealBackends(t *testing.T) {
 	gatewayBin := os.Getenv("OTELCOL_LAMBDA_GATEWAY_BIN")
 	if gatewayBin == "" {
@@ -85,6 +96,7 @@ func TestGatewayScaleOutRealBackends(t *testing.T) {
 					}
 					mu.Lock()
 					p := want[fn]
+					p.invocations += len(res.Invocations)
 					p.successes += res.Successes
 					p.durationSum += res.DurationSum
 					p.eventLines += res.EventLines
@@ -103,102 +115,84 @@ func TestGatewayScaleOutRealBackends(t *testing.T) {
 	for _, fn := range functions {
 		require.Positive(t, want[fn].successes, "%s logged inference_success lines", fn)
 	}
-	writers := awaitHistograms(t, ctx, be, want)
+	writers := awaitMetrics(t, ctx, be, want)
 	awaitLogs(t, ctx, be, want)
 	t.Logf("replicas by function: %v", writers)
 
-	// Restart the replica that serves fn-a: its functions' data waits in the
-	// front tier's queue meanwhile.
+	// Restart the replica that serves fn-a while the functions run: their
+	// data for it waits in the front tier's queue meanwhile. Then one more
+	// environment each, to the restarted replica's new cumulative series.
 	r := writers["fn-a"]
 	replicas[r].Stop()
 	runEnvironments(1)
 	replicas[r].Args = append(replicas[r].Args[:1], replicaArgs(r, 2)...)
 	replicas[r].Start()
-	after := awaitHistograms(t, ctx, be, want)
-	assert.Equal(t, writers, after, "a function stays on its replica across the restart")
+	runEnvironments(1)
+	assert.Equal(t, writers, awaitMetrics(t, ctx, be, want), "a function stays on its replica across the restart")
 	awaitLogs(t, ctx, be, want)
 	assert.NotContains(t, strings.ToLower(out.String()+front.String()+replicas[0].String()+replicas[1].String()), "panic")
 }
 
-// awaitHistograms waits (up to 2 minutes) until VictoriaMetrics holds, per
-// function, an inference_duration_ms histogram with exactly want's count
-// and sum: the newest value of every series, each incarnation of a replica
-// its own series (a restarted replica starts new cumulative series), summed.
-// It checks that all series of a function came from one replica, and
-// returns that replica by function.
-func awaitHistograms(t *testing.T, ctx context.Context, be *Backends, want map[string]*produced) map[string]int {
+// awaitMetrics waits (up to 2 minutes) until VictoriaMetrics holds, per
+// function, exactly want's metrics: for each, the newest value of every
+// series, each incarnation of a replica its own series (a restarted replica
+// starts new cumulative series), summed. It checks that all series of a
+// function came from one replica, and returns that replica by function.
+func awaitMetrics(t *testing.T, ctx context.Context, be *Backends, want map[string]*produced) map[string]int {
 	t.Helper()
-	type histogram struct {
-		count, sum float64
-		replicas   map[string]bool
-	}
-	read := func() (map[string]*histogram, error) {
-		got := map[string]*histogram{}
-		for _, part := range []string{"count", "sum"} {
+	var got map[string]map[string]float64 // function -> metric -> total
+	var replicas map[string]map[string]bool
+	read := func() {
+		got, replicas = map[string]map[string]float64{}, map[string]map[string]bool{}
+		for metric := range (&produced{}).metrics() {
 			// last_over_time: a stopped incarnation's series are stale for
 			// an instant query within seconds, but still count.
-			series, err := be.Query(ctx, "last_over_time(inference_duration_ms_"+part+"[1h])")
-			if err != nil {
-				return nil, err
-			}
+			series, err := be.Query(ctx, `last_over_time({__name__="`+metric+`"}[1h])`)
+			require.NoError(t, err)
 			for _, s := range series {
 				fn := s.Labels["service.name"]
-				h := got[fn]
-				if h == nil {
-					h = &histogram{replicas: map[string]bool{}}
-					got[fn] = h
+				if got[fn] == nil {
+					got[fn], replicas[fn] = map[string]float64{}, map[string]bool{}
 				}
-				h.replicas[s.Labels["gateway_replica"]] = true
-				if part == "count" {
-					h.count += s.Value
-				} else {
-					h.sum += s.Value
-				}
+				got[fn][metric] += s.Value
+				replicas[fn][s.Labels["gateway_replica"]] = true
 			}
 		}
-		return got, nil
 	}
-	done := func(got map[string]*histogram) bool {
-		if len(got) != len(want) {
-			return false
-		}
+	done := func() bool {
 		for fn, w := range want {
-			h := got[fn]
-			if h == nil || h.count != float64(w.successes) || !closeTo(h.sum, w.durationSum) {
-				return false
+			for metric, v := range w.metrics() {
+				if !closeTo(got[fn][metric], v) {
+					return false
+				}
 			}
 		}
-		return true
+		return len(got) == len(want)
 	}
-	var got map[string]*histogram
-	var err error
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(500 * time.Millisecond) {
 		require.NoError(t, be.Flush(ctx))
-		got, err = read()
-		require.NoError(t, err)
-		if done(got) || time.Now().After(deadline) {
+		if read(); done() || time.Now().After(deadline) {
 			break
 		}
-		time.Sleep(500 * time.Millisecond)
 	}
+	assert.Len(t, got, len(want), "functions in VictoriaMetrics: %v", slices.Collect(maps.Keys(got)))
 	writers := map[string]int{}
 	for fn, w := range want {
-		h := got[fn]
-		require.NotNil(t, h, "%s: no inference_duration_ms in VictoriaMetrics", fn)
-		assert.Equal(t, float64(w.successes), h.count, "%s: histogram count vs inference_success lines", fn)
-		assert.True(t, closeTo(h.sum, w.durationSum), "%s: histogram sum %v vs the lines' duration_ms %v", fn, h.sum, w.durationSum)
-		require.Len(t, h.replicas, 1, "%s: every series of the function from one replica, got %v", fn, slices.Collect(maps.Keys(h.replicas)))
-		for r := range h.replicas {
+		for metric, v := range w.metrics() {
+			assert.True(t, closeTo(got[fn][metric], v), "%s: %s is %v in VictoriaMetrics, the functions made %v", fn, metric, got[fn][metric], v)
+		}
+		require.Len(t, replicas[fn], 1, "%s: every series of the function from one replica, got %v", fn, slices.Collect(maps.Keys(replicas[fn])))
+		for r := range replicas[fn] {
 			n, err := strconv.Atoi(r)
-			require.NoError(t, err, "gateway_replica %q", r)
+			require.NoError(t, err, "%s: gateway_replica %q", fn, r)
 			writers[fn] = n
 		}
 	}
 	return writers
 }
 
-// closeTo compares sums of the same float64 values added in another order.
+// closeTo compares sums of the same float64 values added in another order
+// (exact for counts).
 func closeTo(a, b float64) bool {
 	d := a - b
 	if d < 0 {
@@ -215,15 +209,13 @@ func awaitLogs(t *testing.T, ctx context.Context, be *Backends, want map[string]
 	for fn, w := range want {
 		var recs []map[string]string
 		var err error
-		deadline := time.Now().Add(2 * time.Minute)
-		for {
+		for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(500 * time.Millisecond) {
 			require.NoError(t, be.Flush(ctx))
 			recs, err = be.Logs(ctx, `service.name:="`+fn+`" aws.lambda.telemetry.type:="function"`)
 			require.NoError(t, err)
 			if len(recs) >= w.lines || time.Now().After(deadline) {
 				break
 			}
-			time.Sleep(500 * time.Millisecond)
 		}
 		assert.Len(t, recs, w.lines, "%s: function lines in VictoriaLogs vs lines Lambda delivered", fn)
 		parsed := 0
