@@ -47,9 +47,9 @@ func BenchmarkGatewayChurnRSS(b *testing.B) {
 					"--config=yaml:service::pipelines::logs::exporters: [debug, logstometrics]",
 					"--config=yaml:service::pipelines::metrics::exporters: [debug]",
 					"--config=yaml:service::pipelines::traces::exporters: [debug]")
-				pid := gw.cmd.Process.Pid
+				pid := gw.Pid()
 				for env := range churnEnvironments {
-					sendLogs(b, gw.http, churnBatch(env))
+					sendLogs(b, gw.HTTP, churnBatch(env))
 					if env%wave == wave-1 {
 						// Between waves: a flush interval, so expiry runs
 						// as it would while environments come and go.
@@ -58,7 +58,7 @@ func BenchmarkGatewayChurnRSS(b *testing.B) {
 				}
 				b.ReportMetric(float64(lambdaemu.StatusBytes(pid, "VmHWM"))/(1<<20), "peak-RSS-MiB")
 				b.ReportMetric(float64(lambdaemu.RSS(pid))/(1<<20), "final-RSS-MiB")
-				gw.stop()
+				gw.Stop()
 			}
 		})
 	}

@@ -5,14 +5,9 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,116 +18,17 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
+	"github.com/lambda-o11y/otelcol-lambda/e2e/gatewaytest"
 	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu"
 	"github.com/lambda-o11y/otelcol-lambda/internal/lambdaemu/lambdaemutest"
 	"github.com/lambda-o11y/otelcol-lambda/internal/loopback"
 )
 
-// gateway is one gateway process with its shipped config, its listeners on
-// loopback. start and stop may be called again (a replica restart) with
-// the same addresses.
-type gateway struct {
-	t          testing.TB
-	args, env  []string
-	http, grpc string
-	mu         sync.Mutex
-	cmd        *exec.Cmd
-	output     bytes.Buffer
-	exited     chan struct{}
-	exitErr    error
-}
-
 // startGateway runs the gateway binary with gateway/<config> and env
 // (NAME=value) over the config's defaults; extra are more --config flags.
-func startGateway(t testing.TB, config string, env []string, extra ...string) *gateway {
+func startGateway(t testing.TB, config string, env []string, extra ...string) *gatewaytest.Gateway {
 	t.Helper()
-	g := &gateway{t: t, http: freeAddr(t), grpc: freeAddr(t)}
-	g.args = append([]string{"--config=file:" + repoFile("gateway/"+config)}, extra...)
-	g.env = append(append(os.Environ(),
-		"GATEWAY_OTLP_HTTP_ENDPOINT="+g.http,
-		"GATEWAY_OTLP_GRPC_ENDPOINT="+g.grpc,
-		"GATEWAY_TELEMETRY_HOST=127.0.0.1",
-		"GATEWAY_TELEMETRY_PORT="+port(t, freeAddr(t)),
-		"GATEWAY_LOG_LEVEL=warn",
-	), env...)
-	g.start()
-	t.Cleanup(g.stop)
-	return g
-}
-
-func port(t testing.TB, addr string) string {
-	_, p, err := net.SplitHostPort(addr)
-	require.NoError(t, err)
-	return p
-}
-
-func (g *gateway) start() {
-	g.t.Helper()
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.cmd = exec.Command(gatewayBinary(g.t), g.args...)
-	g.cmd.Env = g.env
-	g.cmd.Stdout, g.cmd.Stderr = &g.output, &g.output
-	require.NoError(g.t, g.cmd.Start())
-	g.exited = make(chan struct{})
-	go func(cmd *exec.Cmd, exited chan struct{}) {
-		err := cmd.Wait()
-		g.mu.Lock()
-		g.exitErr = err
-		g.mu.Unlock()
-		close(exited)
-	}(g.cmd, g.exited)
-	// Ready once the OTLP/HTTP listener accepts (the receivers start last).
-	require.Eventually(g.t, func() bool {
-		select {
-		case <-g.exited:
-			return true
-		default:
-		}
-		c, err := net.Dial("tcp", g.http)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	}, 30*time.Second, 20*time.Millisecond)
-	select {
-	case <-g.exited:
-		g.t.Fatalf("gateway exited at start: %v\n%s", g.exitErr, g.output.String())
-	default:
-	}
-}
-
-// stop ends the process with SIGTERM, as an orchestrator does, and checks
-// that it shut down cleanly.
-func (g *gateway) stop() {
-	g.mu.Lock()
-	cmd, exited := g.cmd, g.exited
-	g.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	select {
-	case <-exited:
-	default:
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	assert.NoError(g.t, g.exitErr, "gateway exit\n%s", g.output.String())
-	g.cmd = nil
-}
-
-// String is the process output, for failure messages.
-func (g *gateway) String() string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.output.String()
+	return gatewaytest.Start(t, gatewayBinary(t), repoFile("gateway/"+config), env, extra...)
 }
 
 // sendLogs posts ld to an OTLP/HTTP receiver as an SDK or a layer would.
@@ -230,7 +126,7 @@ func TestGatewayEndToEnd(t *testing.T) {
 	for _, env := range []string{"env-1", "env-2"} {
 		for batch := range 3 {
 			ld, successes := rawLines("fn-a", env, batch*40, 40)
-			sendLogs(t, gw.http, ld)
+			sendLogs(t, gw.HTTP, ld)
 			want["fn-a/"+env] += uint64(successes)
 			lines += ld.LogRecordCount()
 		}
@@ -239,7 +135,7 @@ func TestGatewayEndToEnd(t *testing.T) {
 		counts, _ := histogramCounts(be)
 		return be.LogRecordCount() >= lines && assert.ObjectsAreEqual(want, counts)
 	}, 30*time.Second, 50*time.Millisecond, "want %v\n%s\n%s", want, be, gw)
-	gw.stop()
+	gw.Stop()
 
 	parsed, unparsed := parsedLogs(be)
 	assert.Equal(t, lines-6, parsed, "every JSON line parsed")
@@ -266,12 +162,9 @@ func TestGatewayEndToEnd(t *testing.T) {
 func TestGatewayScaleOut(t *testing.T) {
 	be := startBackend(t)
 	replicaEnv := []string{"GATEWAY_OTLP_ENDPOINT=" + be.Endpoint(), "GATEWAY_FLUSH_INTERVAL=200ms"}
-	replicas := []*gateway{startGateway(t, "config.yaml", replicaEnv), startGateway(t, "config.yaml", replicaEnv)}
-	front := startGateway(t, "config-front.yaml",
-		[]string{"GATEWAY_REPLICAS=[" + replicas[0].grpc + ", " + replicas[1].grpc + "]", "GATEWAY_REPLICAS_INSECURE=true"},
-		// Retry a replica that is down every 100-500 ms instead of from 5 s.
-		"--config=yaml:exporters::loadbalancing::protocol::otlp::retry_on_failure::initial_interval: 100ms",
-		"--config=yaml:exporters::loadbalancing::protocol::otlp::retry_on_failure::max_interval: 500ms")
+	replicas := []*gatewaytest.Gateway{startGateway(t, "config.yaml", replicaEnv), startGateway(t, "config.yaml", replicaEnv)}
+	frontEnv, frontArgs := gatewaytest.FrontArgs(replicas...)
+	front := startGateway(t, "config-front.yaml", frontEnv, frontArgs...)
 
 	const functions = 20
 	want := map[string]uint64{}
@@ -281,7 +174,7 @@ func TestGatewayScaleOut(t *testing.T) {
 			for e := range 2 {
 				fn, env := fmt.Sprintf("fn-%d", f), fmt.Sprintf("env-%d-%d", f, e)
 				ld, successes := rawLines(fn, env, round*30, 30)
-				sendLogs(t, front.http, ld)
+				sendLogs(t, front.HTTP, ld)
 				want[fn+"/"+env] += uint64(successes)
 				lines += ld.LogRecordCount()
 			}
@@ -308,9 +201,9 @@ func TestGatewayScaleOut(t *testing.T) {
 	})
 	assert.Len(t, writers, 2, "both replicas derived metrics")
 
-	replicas[1].stop()
+	replicas[1].Stop()
 	send(2)
-	replicas[1].start()
+	replicas[1].Start()
 	send(3)
 	require.Eventually(t, settled, 60*time.Second, 50*time.Millisecond, "want %v\n%s", want, be)
 	_, starts = histogramCounts(be)
@@ -348,7 +241,7 @@ func TestLayerSendsUnparsedToGateway(t *testing.T) {
 		var out lambdaemutest.Output
 		proc, err := emu.StartExtension(bin, lambdaemu.ProcessOptions{
 			Args: loopback.CollectorArgs(repoFile("collector-config.yaml"), freeAddr(t), freeAddr(t)),
-			Env: []string{"OTELCOL_LAMBDA_OTLP_ENDPOINT=http://" + gw.http, "OTELCOL_LAMBDA_LOG_PROCESSORS=[]",
+			Env: []string{"OTELCOL_LAMBDA_OTLP_ENDPOINT=http://" + gw.HTTP, "OTELCOL_LAMBDA_LOG_PROCESSORS=[]",
 				"OTELCOL_LAMBDA_FLUSH_STRATEGY=end", "TMPDIR=" + t.TempDir()},
 			Output: &out,
 			Freeze: true,

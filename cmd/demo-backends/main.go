@@ -87,7 +87,7 @@ UIs (loopback only; the backends keep running, stop them with BACKENDS_STATE=%s 
 // runDefault runs the plan once with the shipped config and prints the
 // invocations, the slowest one's trace and logs, and the metrics.
 func runDefault(ctx context.Context, be *realbackends.Backends, ext, repo, function string, out io.Writer) (realbackends.Invocation, error) {
-	res, err := realbackends.Run(ctx, be, ext, filepath.Join(repo, "collector-config.yaml"), nil, function, realbackends.Plan, out)
+	res, err := realbackends.Run(ctx, be.Direct(filepath.Join(repo, "collector-config.yaml"), nil), ext, function, realbackends.Plan, out)
 	if err != nil {
 		return realbackends.Invocation{}, err
 	}

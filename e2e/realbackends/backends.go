@@ -18,8 +18,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-
-	"github.com/lambda-o11y/otelcol-lambda/internal/loopback"
 )
 
 // Backends are the base URLs of a running set (backends/endpoints.env).
@@ -73,15 +71,31 @@ func readEnvFile(path string) (map[string]string, error) {
 	return vars, sc.Err()
 }
 
-// CollectorArgs point the shipped config's exporter at the three backends
-// (one OTLP/HTTP exporter, an endpoint per signal) and its listeners at
-// loopback ports.
-func (b *Backends) CollectorArgs(config, otlpHTTP, otlpGRPC string) []string {
-	return append(loopback.CollectorArgs(config, otlpHTTP, otlpGRPC),
-		"--config=yaml:exporters::otlp_http::traces_endpoint: "+b.JaegerOTLP+"/v1/traces",
-		"--config=yaml:exporters::otlp_http::logs_endpoint: "+b.VictoriaLogs+"/insert/opentelemetry/v1/logs",
-		"--config=yaml:exporters::otlp_http::metrics_endpoint: "+b.VictoriaMetrics+"/opentelemetry/v1/metrics",
-	)
+// ExporterArgs point an otlp_http exporter (the layer's or a gateway
+// replica's) at the three backends, an endpoint per signal. labels
+// (name=value) are added to every metric series it writes
+// (VictoriaMetrics' extra_label), e.g. to tell its writers apart.
+func (b *Backends) ExporterArgs(labels ...string) []string {
+	query := url.Values{"extra_label": labels}.Encode()
+	metrics := b.VictoriaMetrics + "/opentelemetry/v1/metrics"
+	if query != "" {
+		metrics += "?" + query
+	}
+	return []string{
+		"--config=yaml:exporters::otlp_http::traces_endpoint: " + b.JaegerOTLP + "/v1/traces",
+		"--config=yaml:exporters::otlp_http::logs_endpoint: " + b.VictoriaLogs + "/insert/opentelemetry/v1/logs",
+		"--config=yaml:exporters::otlp_http::metrics_endpoint: " + metrics,
+	}
+}
+
+// Direct is the example function's environment with the extension's
+// config at config and env (NAME=value), exporting straight to the
+// backends.
+func (b *Backends) Direct(config string, env []string) Environment {
+	return Environment{
+		FunctionName: "sentiment", Config: config, Args: b.ExporterArgs(),
+		Env: append([]string{"OTELCOL_LAMBDA_OTLP_ENDPOINT=" + b.JaegerOTLP}, env...),
+	}
 }
 
 // Flush makes what the Victoria backends received searchable at once.
@@ -178,29 +192,49 @@ func (b *Backends) Logs(ctx context.Context, query string) ([]map[string]string,
 	return out, sc.Err()
 }
 
-// Metric runs an instant MetricsQL query that yields one number (NaN-free
-// sum); found is false when the result is empty.
-func (b *Backends) Metric(ctx context.Context, query string) (value float64, found bool, err error) {
+// Series is one series of an instant query's result.
+type Series struct {
+	Labels map[string]string
+	Value  float64
+}
+
+// Query runs an instant MetricsQL query on VictoriaMetrics.
+func (b *Backends) Query(ctx context.Context, query string) ([]Series, error) {
 	body, err := get(ctx, b.VictoriaMetrics+"/api/v1/query?query="+url.QueryEscape(query))
 	if err != nil {
-		return 0, false, err
+		return nil, err
 	}
 	var res struct {
 		Data struct {
 			Result []struct {
-				Value [2]any `json:"value"`
+				Metric map[string]string `json:"metric"`
+				Value  [2]any            `json:"value"`
 			} `json:"result"`
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(body, &res); err != nil {
+		return nil, err
+	}
+	out := make([]Series, len(res.Data.Result))
+	for i, r := range res.Data.Result {
+		s, _ := r.Value[1].(string)
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: value %v: %w", query, r.Value[1], err)
+		}
+		out[i] = Series{Labels: r.Metric, Value: v}
+	}
+	return out, nil
+}
+
+// Metric runs an instant MetricsQL query that yields one number (NaN-free
+// sum); found is false when the result is empty.
+func (b *Backends) Metric(ctx context.Context, query string) (value float64, found bool, err error) {
+	res, err := b.Query(ctx, query)
+	if err != nil || len(res) == 0 {
 		return 0, false, err
 	}
-	if len(res.Data.Result) == 0 {
-		return 0, false, nil
-	}
-	s, _ := res.Data.Result[0].Value[1].(string)
-	v, err := strconv.ParseFloat(s, 64)
-	return v, err == nil, err
+	return res[0].Value, true, nil
 }
 
 func get(ctx context.Context, u string) ([]byte, error) {

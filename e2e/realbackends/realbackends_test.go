@@ -26,7 +26,7 @@ func repoRoot() string {
 func TestRealBackends(t *testing.T) {
 	ctx, be, bin, function, out := setup(t)
 	repo := repoRoot()
-	res, err := Run(ctx, be, bin, filepath.Join(repo, "collector-config.yaml"), nil, function, Plan, out)
+	res, err := Run(ctx, be.Direct(filepath.Join(repo, "collector-config.yaml"), nil), bin, function, Plan, out)
 	require.NoError(t, err, out.String())
 	require.NoError(t, be.Flush(ctx))
 

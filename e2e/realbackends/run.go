@@ -58,17 +58,30 @@ func BuildFunction(ctx context.Context, repo, dir string) (string, error) {
 }
 
 // Result is what a run did: its invocations and how many function log
-// records Lambda (the emulator) emitted for each, by request id.
+// records Lambda (the emulator) emitted for each, by request id; and of
+// those, the JSON lines with an event field and the inference_success
+// events with the sum of their duration_ms (what the logstometrics seed
+// rule derives).
 type Result struct {
 	Invocations   []Invocation
 	FunctionLines map[string]int
+	EventLines    int
+	Successes     int
+	DurationSum   float64
 }
 
-// Run starts an execution environment with the extension (config, and env
-// besides the backend's endpoint) and the function, invokes plan and shuts
-// down. The extension's output goes to out.
-func Run(ctx context.Context, b *Backends, extension, config string, env []string, function string, plan []Step, out io.Writer) (Result, error) {
-	invs, emu, err := run(ctx, b, extension, config, env, function, plan, out)
+// Environment is an execution environment to run: the function's name
+// (service.name of what the extension exports) and the extension's config,
+// more --config flags, and environment (NAME=value) besides its listeners.
+type Environment struct {
+	FunctionName, Config string
+	Args, Env            []string
+}
+
+// Run starts an execution environment with the extension and the function,
+// invokes plan and shuts down. The extension's output goes to out.
+func Run(ctx context.Context, e Environment, extension, function string, plan []Step, out io.Writer) (Result, error) {
+	invs, emu, err := run(ctx, e, extension, function, plan, out)
 	res := Result{Invocations: invs, FunctionLines: map[string]int{}}
 	if emu != nil {
 		// Invocations run one at a time: a function line belongs to the
@@ -85,6 +98,7 @@ func Run(ctx context.Context, b *Backends, extension, config string, env []strin
 				}
 			case "function":
 				res.FunctionLines[current]++
+				res.count(rec.Record)
 			}
 		}
 		_ = emu.Close()
@@ -92,8 +106,27 @@ func Run(ctx context.Context, b *Backends, extension, config string, env []strin
 	return res, err
 }
 
-func run(ctx context.Context, b *Backends, extension, config string, env []string, function string, plan []Step, out io.Writer) ([]Invocation, *lambdaemu.Emulator, error) {
-	emu, err := lambdaemu.Start(lambdaemu.Config{FunctionName: "sentiment", MemoryMB: 512, Timeout: FunctionTimeout})
+// count counts a function record (a text line: a JSON string) if it is a
+// JSON object with an event, and its duration_ms if it is an
+// inference_success.
+func (r *Result) count(record json.RawMessage) {
+	var line string
+	var fields struct {
+		Event      string  `json:"event"`
+		DurationMs float64 `json:"duration_ms"`
+	}
+	if json.Unmarshal(record, &line) != nil || json.Unmarshal([]byte(line), &fields) != nil || fields.Event == "" {
+		return
+	}
+	r.EventLines++
+	if fields.Event == "inference_success" {
+		r.Successes++
+		r.DurationSum += fields.DurationMs
+	}
+}
+
+func run(ctx context.Context, e Environment, extension, function string, plan []Step, out io.Writer) ([]Invocation, *lambdaemu.Emulator, error) {
+	emu, err := lambdaemu.Start(lambdaemu.Config{FunctionName: e.FunctionName, MemoryMB: 512, Timeout: FunctionTimeout})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -106,15 +139,15 @@ func run(ctx context.Context, b *Backends, extension, config string, env []strin
 		return nil, emu, err
 	}
 	ext, err := emu.StartExtension(extension, lambdaemu.ProcessOptions{
-		Args:   b.CollectorArgs(config, otlpHTTP, otlpGRPC),
-		Env:    append([]string{"OTELCOL_LAMBDA_OTLP_ENDPOINT=" + b.JaegerOTLP}, env...),
+		Args:   append(loopback.CollectorArgs(e.Config, otlpHTTP, otlpGRPC), e.Args...),
+		Env:    e.Env,
 		Output: out, Freeze: true,
 	})
 	if err != nil {
 		return nil, emu, err
 	}
 	if _, err := emu.StartRuntime(function, lambdaemu.ProcessOptions{
-		Env:    []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + otlpHTTP, "OTEL_SERVICE_NAME=sentiment"},
+		Env:    []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + otlpHTTP, "OTEL_SERVICE_NAME=" + e.FunctionName},
 		Output: out,
 	}); err != nil {
 		return nil, emu, err

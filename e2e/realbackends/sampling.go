@@ -70,10 +70,10 @@ func RunSampling(ctx context.Context, b *Backends, extension, repo, function str
 	for i := range unseeded {
 		unseeded[i].TraceHeader = ""
 	}
-	if s.Full, err = Run(ctx, b, extension, filepath.Join(repo, "collector-config.yaml"), nil, function, unseeded, out); err != nil {
+	if s.Full, err = Run(ctx, b.Direct(filepath.Join(repo, "collector-config.yaml"), nil), extension, function, unseeded, out); err != nil {
 		return nil, fmt.Errorf("unsampled run: %w", err)
 	}
-	if s.Sampled, err = Run(ctx, b, extension, filepath.Join(repo, "presets", "sampling", "collector-config.yaml"), SamplingEnv, function, plan, out); err != nil {
+	if s.Sampled, err = Run(ctx, b.Direct(filepath.Join(repo, "presets", "sampling", "collector-config.yaml"), SamplingEnv), extension, function, plan, out); err != nil {
 		return nil, fmt.Errorf("sampled run: %w", err)
 	}
 	if err := s.readCounters(ctx, b, len(plan)); err != nil {
