@@ -83,6 +83,22 @@ type invocation struct {
 	response  []byte
 }
 
+// result is what Invoke reports of inv.
+func (inv *invocation) result() InvokeResult {
+	return InvokeResult{
+		RequestID: inv.rec.requestID, Status: inv.rec.status, ErrorType: inv.rec.errorType,
+		Response: inv.response, TraceHeader: inv.rec.runtimeTraceHeader(),
+	}
+}
+
+// waitFinishedLocked waits until inv is answered, its deadline passes or
+// ctx ends; ErrClosed when the emulator closes meanwhile.
+func (e *Emulator) waitFinishedLocked(ctx context.Context, inv *invocation) error {
+	dctx, cancel := context.WithDeadline(ctx, inv.deadline)
+	defer cancel()
+	return e.waitLocked(dctx, func() bool { return inv.finished })
+}
+
 type extension struct {
 	id           string
 	name         string
@@ -400,10 +416,7 @@ func (e *Emulator) Invoke(ctx context.Context, req InvokeRequest) (InvokeResult,
 	e.rt.current = inv
 	e.notifyLocked()
 
-	dctx, cancel := context.WithDeadline(ctx, inv.deadline)
-	err := e.waitLocked(dctx, func() bool { return inv.finished })
-	cancel()
-	if errors.Is(err, ErrClosed) {
+	if err := e.waitFinishedLocked(ctx, inv); errors.Is(err, ErrClosed) {
 		return InvokeResult{}, err
 	}
 	if e.timeOutLocked(inv) {
@@ -430,10 +443,7 @@ func (e *Emulator) Invoke(ctx context.Context, req InvokeRequest) (InvokeResult,
 		return true
 	})
 	cancel()
-	res := InvokeResult{
-		RequestID: inv.rec.requestID, Status: inv.rec.status, ErrorType: inv.rec.errorType,
-		Response: inv.response, TraceHeader: inv.rec.runtimeTraceHeader(),
-	}
+	res := inv.result()
 	for _, x := range invoked {
 		if x.busy() {
 			res.LateExtensions = append(res.LateExtensions, x.name)

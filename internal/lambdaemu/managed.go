@@ -70,10 +70,7 @@ func (e *Emulator) invokeConcurrent(ctx context.Context, req InvokeRequest) (Inv
 	e.rt.queue = append(e.rt.queue, inv)
 	e.notifyLocked()
 
-	dctx, cancel := context.WithDeadline(ctx, inv.deadline)
-	err := e.waitLocked(dctx, func() bool { return inv.finished })
-	cancel()
-	if errors.Is(err, ErrClosed) {
+	if err := e.waitFinishedLocked(ctx, inv); errors.Is(err, ErrClosed) {
 		return InvokeResult{}, err
 	}
 	if e.timeOutLocked(inv) && !inv.delivered {
@@ -82,9 +79,5 @@ func (e *Emulator) invokeConcurrent(ctx context.Context, req InvokeRequest) (Inv
 	}
 	delete(e.running, id)
 	e.fn.emitReport(e.hub, time.Now(), &inv.rec)
-	res := InvokeResult{
-		RequestID: id, Status: inv.rec.status, ErrorType: inv.rec.errorType,
-		Response: inv.response, TraceHeader: inv.rec.runtimeTraceHeader(),
-	}
-	return res, ctx.Err()
+	return inv.result(), ctx.Err()
 }
