@@ -170,8 +170,8 @@ func (c *costConfig) run(w io.Writer) error {
 					return fmt.Errorf("%d lines every %s, backend %s: %w", lines, interval, mode, err)
 				}
 				fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %s | %d/%d | %s | %s |\n", lines, interval, mode,
-					ms(percentile(r.post, 0.5)), ms(percentile(r.post, 0.99)), pairText(r.afterDone), floorText(r.floor), cpuPer1000(r.cpu, r.linesWritten), r.delivered, r.linesWritten,
-					ageText(r.age), shutdownText(r.shutdownOK))
+					ms(percentile(r.post, 0.5)), ms(percentile(r.post, 0.99)), medianAnd(r.afterDone, 0.99), medianAnd(r.floor, 0.99), cpuPer1000(r.cpu, r.linesWritten), r.delivered, r.linesWritten,
+					medianAnd(r.age, 1), shutdownText(r.shutdownOK))
 			}
 		}
 	}
@@ -211,7 +211,7 @@ func (c *costConfig) run(w io.Writer) error {
 				return fmt.Errorf("RSS, backend %s: %w", mode, err)
 			}
 			fmt.Fprintf(w, "| %s | %.1f MiB | %.1f MiB | %s | %s | %s | %s | %d/%d | %s |\n", mode, r.rssReady, r.rssEnd,
-				ms(percentile(r.post, 0.5)), ms(percentile(r.post, 0.99)), floorText(r.floor), cpuPer1000(r.cpu, r.linesWritten), r.delivered, r.linesWritten, shutdownText(r.shutdownOK))
+				ms(percentile(r.post, 0.5)), ms(percentile(r.post, 0.99)), medianAnd(r.floor, 0.99), cpuPer1000(r.cpu, r.linesWritten), r.delivered, r.linesWritten, shutdownText(r.shutdownOK))
 		}
 	}
 	return nil
@@ -562,21 +562,12 @@ func steady(d []time.Duration, n int) []time.Duration {
 	return d[min(n, max(len(d)-1, 0)):]
 }
 
-func ageText(age []time.Duration) string {
-	if len(age) == 0 {
-		return "—"
-	}
-	return ms(percentile(age, 0.5)) + " / " + ms(percentile(age, 1))
-}
-
-func floorText(floor []time.Duration) string { return pairText(floor) }
-
-// pairText is "median / p99", or — without samples.
-func pairText(d []time.Duration) string {
+// medianAnd is "median / the top quantile" of d, or — without samples.
+func medianAnd(d []time.Duration, top float64) string {
 	if len(d) == 0 {
 		return "—"
 	}
-	return ms(percentile(d, 0.5)) + " / " + ms(percentile(d, 0.99))
+	return ms(percentile(d, 0.5)) + " / " + ms(percentile(d, top))
 }
 
 func shutdownText(ok bool) string {
